@@ -1,0 +1,1 @@
+"""The operators' dashboard over the ``results`` app."""

@@ -1,0 +1,15 @@
+"""The project's Celery app: ``dashboard_project.celery:app``.
+
+Configuration comes from Django settings under the ``CELERY_`` namespace,
+so brokers and backends follow the same environment variables as the web
+process.
+"""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
+
+app = Celery("dashboard_project")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,83 @@
+"""Read settings from the environment, with the embedded defaults.
+
+Kept apart from ``settings.py`` so that the rules for turning a
+``DATABASE_URL`` into a Django ``DATABASES`` entry live in one place and
+can be read (and tested) on their own.
+"""
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def env_bool(name, default):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in TRUE_WORDS
+
+
+def env_list(name, default):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def secret_key(var_dir: Path):
+    """Return ``SECRET_KEY`` from the environment, else a per-checkout key.
+
+    A generated key is stored under ``var/`` so that sessions survive a
+    restart of ``make run``; no well-known key is ever shipped.
+    """
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    key_file = var_dir / "secret_key"
+    try:
+        return key_file.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+
+def database_config(url, test_sqlite_path):
+    """Turn a database URL into a ``DATABASES`` entry tuned per vendor.
+
+    SQLite gets the write-ahead log, a busy timeout and immediate
+    transactions so that several worker processes can write results (and
+    chord counters) at once without "database is locked"; its test
+    database is a file, so that real worker processes can share it.
+    MySQL/MariaDB use utf8mb4 and, when mysqlclient is not installed,
+    the pure-Python PyMySQL driver.
+    """
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+        config["TEST"] = {"NAME": str(test_sqlite_path)}
+    elif engine == "django.db.backends.mysql":
+        _use_pymysql_unless_mysqlclient()
+        config.setdefault("OPTIONS", {})["charset"] = "utf8mb4"
+        config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    return config
+
+
+def _use_pymysql_unless_mysqlclient():
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        import pymysql
+
+        pymysql.install_as_MySQLdb()

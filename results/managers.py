@@ -1,0 +1,227 @@
+"""Managers of the result models: retried writes, upserts, expiry.
+
+Celery workers write results concurrently and databases fail transiently
+(a dropped connection, a deadlock victim, a locked SQLite file), so every
+write goes through ``transaction_retry``. A write is one upsert statement:
+no read-then-save race between two workers storing the same task, and
+half the round trips of the reference implementation.
+"""
+import warnings
+from functools import wraps
+from itertools import count
+
+from celery.utils.time import maybe_timedelta
+from django.conf import settings
+from django.db import DatabaseError, connections, models, router, transaction
+
+from .utils import now
+
+DELETE_BATCH_SIZE = 10_000
+
+W_ISOLATION_REP = (
+    "The database's transaction isolation level is REPEATABLE-READ: a "
+    "worker polling for a result inside one transaction will keep seeing "
+    "the snapshot taken at its first read and never see the result arrive. "
+    "Set the isolation level to READ COMMITTED (Django's default for MySQL "
+    "connections; check the OPTIONS['isolation_level'] of the database)."
+)
+
+
+class TxIsolationWarning(UserWarning):
+    """The database's isolation level hides results written by other transactions."""
+
+
+def transaction_retry(max_retries=1):
+    """Retry the decorated call when it raises a database error.
+
+    The call runs at most ``max_retries + 1`` times; a caller may override
+    the count with ``exception_retry_count=N``, which is removed from the
+    keyword arguments before the call. Errors that are not database errors
+    (such as a value that is too long) are never retried.
+    """
+
+    def decorator(fun):
+        @wraps(fun)
+        def retrying(*args, **kwargs):
+            retries_allowed = kwargs.pop("exception_retry_count", max_retries)
+            for attempt in count():
+                try:
+                    return fun(*args, **kwargs)
+                except DatabaseError:
+                    if attempt >= retries_allowed:
+                        raise
+
+        return retrying
+
+    return decorator
+
+
+def check_lengths(instance):
+    """Refuse text that a bounded column would truncate or reject.
+
+    SQLite would store it whole and PostgreSQL would fail mid-transaction;
+    a clear error before anything is written is better than either.
+    """
+    for field in instance._meta.concrete_fields:
+        if not isinstance(field, models.CharField) or not field.max_length:
+            continue
+        value = getattr(instance, field.attname)
+        if value is not None and len(str(value)) > field.max_length:
+            raise ValueError(
+                f"{field.name} is {len(str(value))} characters long; "
+                f"{instance._meta.label}.{field.name} holds at most {field.max_length}."
+            )
+
+
+class ResultManager(models.Manager):
+    """Behaviour shared by the task and group result managers."""
+
+    def connection_for_write(self):
+        return connections[router.db_for_write(self.model)]
+
+    def connection_for_read(self):
+        return connections[self.db]
+
+    def current_engine(self):
+        return settings.DATABASES[self.db]["ENGINE"]
+
+    def get_all_expired(self, expires):
+        """Rows whose ``date_done`` is older than now minus ``expires`` (seconds or timedelta)."""
+        return self.filter(date_done__lt=now() - maybe_timedelta(expires))
+
+    def delete_expired(self, expires, batch_size=DELETE_BATCH_SIZE):
+        """Delete expired rows in primary-key batches; return how many went.
+
+        Each batch is its own short transaction, so memory stays bounded and
+        concurrent writers are never blocked for long, however many rows
+        have expired. The cut-off is fixed once, at the start.
+        """
+        db = router.db_for_write(self.model)
+        expired = self.get_all_expired(expires).using(db).order_by("pk")
+        deleted = 0
+        while True:
+            with transaction.atomic(using=db):
+                batch = list(expired.values_list("pk", flat=True)[:batch_size])
+                if not batch:
+                    return deleted
+                count_, _ = self.using(db).filter(pk__in=batch).delete()
+            deleted += count_
+
+    def warn_if_repeatable_read(self):
+        """On MySQL/MariaDB, warn when the session isolation is REPEATABLE-READ."""
+        if "mysql" not in self.current_engine().lower():
+            return
+        with self.connection_for_read().cursor() as cursor:
+            cursor.execute(
+                "SHOW VARIABLES WHERE variable_name IN ('tx_isolation', 'transaction_isolation')"
+            )
+            row = cursor.fetchone()
+        if row and row[1] == "REPEATABLE-READ":
+            warnings.warn(TxIsolationWarning(W_ISOLATION_REP))
+
+    def _get_or_unsaved(self, key, value):
+        """The stored row for ``key=value``, else an unsaved instance.
+
+        Missing the same id twice in a row is the symptom of a REPEATABLE-READ
+        snapshot hiding a result another worker wrote, hence the check.
+        """
+        try:
+            return self.get(**{key: value})
+        except self.model.DoesNotExist:
+            if self._last_id == value:
+                self.warn_if_repeatable_read()
+            self._last_id = value
+            return self.model(**{key: value})
+
+    def _upsert(self, using, key, value, fields):
+        """Insert the row for ``key=value`` or update ``fields`` of it, in one statement.
+
+        ``date_done`` is refreshed on every write; ``date_created`` keeps its
+        first value, so it is left unloaded on the returned instance and read
+        from the database only if asked for.
+        """
+        instance = self.model(**{key: value}, **fields)
+        check_lengths(instance)
+        queryset = self.using(using)
+        features = connections[queryset.db].features
+        queryset.bulk_create(
+            [instance],
+            update_conflicts=True,
+            unique_fields=[key] if features.supports_update_conflicts_with_target else None,
+            update_fields=[*fields, "date_done"],
+        )
+        if instance.pk is None:
+            instance.pk = queryset.filter(**{key: value}).values_list("pk", flat=True).get()
+        del instance.date_created
+        return instance
+
+
+class TaskResultManager(ResultManager):
+    """Manager of ``TaskResult``: what the database backend calls."""
+
+    _last_id = None
+
+    def get_task(self, task_id):
+        """The stored result of ``task_id``, or an unsaved PENDING one."""
+        return self._get_or_unsaved("task_id", task_id)
+
+    @transaction_retry(max_retries=2)
+    def store_result(
+        self,
+        content_type,
+        content_encoding,
+        task_id,
+        result,
+        status,
+        traceback=None,
+        meta=None,
+        periodic_task_name=None,
+        task_name=None,
+        task_args=None,
+        task_kwargs=None,
+        worker=None,
+        using=None,
+        **kwargs,
+    ):
+        """Create or update the result of ``task_id`` and return it.
+
+        Every field is overwritten, as a new state replaces the old one;
+        ``date_started`` only when given (``kwargs['date_started']``), so a
+        finished task keeps the time it started.
+        """
+        fields = {
+            "status": status,
+            "result": result,
+            "traceback": traceback,
+            "meta": meta,
+            "content_encoding": content_encoding,
+            "content_type": content_type,
+            "periodic_task_name": periodic_task_name,
+            "task_name": task_name,
+            "task_args": task_args,
+            "task_kwargs": task_kwargs,
+            "worker": worker,
+        }
+        if "date_started" in kwargs:
+            fields["date_started"] = kwargs["date_started"]
+        return self._upsert(using, "task_id", task_id, fields)
+
+
+class GroupResultManager(ResultManager):
+    """Manager of ``GroupResult``."""
+
+    _last_id = None
+
+    def get_group(self, group_id):
+        """The stored result of ``group_id``, or an unsaved one."""
+        return self._get_or_unsaved("group_id", group_id)
+
+    @transaction_retry(max_retries=2)
+    def store_group_result(self, content_type, content_encoding, group_id, result, using=None):
+        """Create or update the result of ``group_id`` and return it."""
+        fields = {
+            "result": result,
+            "content_encoding": content_encoding,
+            "content_type": content_type,
+        }
+        return self._upsert(using, "group_id", group_id, fields)
