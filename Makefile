@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+ADDR ?= 127.0.0.1:8000
 
 .PHONY: run test install install-test
 
@@ -23,7 +24,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/python manage.py migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver $(ADDR)
 
 test: install-test
 	$(BIN)/python tests/run_matrix.py $(ARGS)
