@@ -1,0 +1,336 @@
+"""A Celery result backend that stores results with the Django ORM.
+
+Configure it with ``result_backend = "results.backends:DatabaseBackend"``.
+Every state a task goes through becomes one upsert of its ``TaskResult``
+row; groups are ``GroupResult`` rows; chords count their header down in a
+``ChordCounter`` row, so no ``celery.chord_unlock`` task polls for them.
+"""
+import binascii
+import json
+import logging
+from base64 import b64decode, b64encode
+
+from celery import states
+from celery.backends.base import BaseDictBackend
+from celery.canvas import maybe_signature
+from celery.exceptions import ChordError
+from celery.result import GroupResult as CeleryGroupResult
+from celery.result import ResultSet, allow_join_result, result_from_tuple
+from celery.utils.log import get_logger
+from django.db import DatabaseError, InterfaceError, connections, router, transaction
+from django.db.models.functions import Now
+from kombu.exceptions import DecodeError
+from kombu.serialization import loads
+
+from ..managers import transaction_retry
+from ..models import ChordCounter, GroupResult, TaskResult
+
+logger = get_logger(__name__)
+
+#: Ids per ``IN (...)`` query, well under every database's parameter limit.
+ID_BATCH_SIZE = 500
+
+#: A chord part is one short transaction; on SQLite several worker processes
+#: queue for the write lock, so a part may need a few tries.
+CHORD_PART_RETRIES = 5
+
+
+class DatabaseBackend(BaseDictBackend):
+    """Task, group and chord results in the ``results`` app's tables."""
+
+    TaskModel = TaskResult
+    GroupModel = GroupResult
+    subpolling_interval = 0.5
+
+    # --- encoding ---------------------------------------------------------
+
+    def encode_content(self, data):
+        """Serialize ``data`` with the result serializer, as text.
+
+        Binary encodings (pickle, msgpack) are base64-encoded so that they
+        fit the text columns.
+        """
+        content_type, content_encoding, content = self._encode(data)
+        if content_encoding == "binary":
+            content = b64encode(content).decode("ascii")
+        return content_type, content_encoding, content
+
+    def decode_content(self, obj, content):
+        """Reverse ``encode_content`` for a value read from row ``obj``.
+
+        The row's own content type is used, so results written with another
+        serializer stay readable (if ``accept`` allows that serializer).
+        """
+        if not content:
+            return None
+        content_type = getattr(obj, "content_type", None) or self.content_type
+        content_encoding = getattr(obj, "content_encoding", None) or self.content_encoding
+        if content_encoding == "binary":
+            content = b64decode(content)
+        return loads(content, content_type=content_type, content_encoding=content_encoding, accept=self.accept)
+
+    def _decode_or_pass_through(self, obj, content):
+        """Decode stored arguments; text stored by older versions is returned as is."""
+        try:
+            return self.decode_content(obj, content)
+        except (DecodeError, binascii.Error, ValueError):
+            return content
+
+    # --- tasks ------------------------------------------------------------
+
+    def _store_result(self, task_id, result, state, traceback=None, request=None, using=None, **kwargs):
+        """Write the new state of ``task_id`` in one upsert."""
+        content_type, content_encoding, encoded_result = self.encode_content(result)
+        meta = {**self._request_meta(request), "children": self.current_task_children(request)}
+        fields = {
+            "content_type": content_type,
+            "content_encoding": content_encoding,
+            "task_id": task_id,
+            "result": encoded_result,
+            "status": state,
+            "traceback": traceback,
+            "meta": self.encode_content(meta)[2],
+            "using": using,
+            **self._extended_fields(request),
+        }
+        if state == states.STARTED:
+            fields["date_started"] = Now()
+        self.TaskModel._default_manager.store_result(**fields)
+        return result
+
+    @staticmethod
+    def _request_meta(request):
+        """Extra meta a caller attached to the request (``request.meta``)."""
+        meta = getattr(request, "meta", None) if request is not None else None
+        return meta if isinstance(meta, dict) else {}
+
+    def _extended_fields(self, request):
+        """Name, arguments, worker and schedule entry of the task (``result_extended``).
+
+        The arguments are taken from ``argsrepr``/``kwargsrepr`` when the
+        sender set them, so a task that masks a secret there keeps it out of
+        the database.
+        """
+        if request is None or not self.app.conf.find_value_for_key("extended", "result"):
+            return {}
+        args = getattr(request, "argsrepr", None)
+        if args is None:
+            args = getattr(request, "args", None)
+        kwargs = getattr(request, "kwargsrepr", None)
+        if kwargs is None:
+            kwargs = getattr(request, "kwargs", None)
+        return {
+            "task_name": getattr(request, "task", None),
+            "task_args": None if args is None else self.encode_content(args)[2],
+            "task_kwargs": None if kwargs is None else self.encode_content(kwargs)[2],
+            "worker": getattr(request, "hostname", None),
+            "periodic_task_name": periodic_task_name(request),
+        }
+
+    def _get_task_meta_for(self, task_id):
+        """The task's state as Celery expects it, with the stored meta merged in."""
+        return self._meta_from_row(self.TaskModel._default_manager.get_task(task_id))
+
+    def _meta_from_row(self, obj):
+        meta = obj.as_dict()
+        extra = self._decode_or_pass_through(obj, meta.pop("meta"))
+        task_args = self._decode_or_pass_through(obj, meta["task_args"])
+        task_kwargs = self._decode_or_pass_through(obj, meta["task_kwargs"])
+        if isinstance(extra, dict):
+            meta.update(extra)
+        meta.update(
+            result=self.decode_content(obj, meta["result"]),
+            task_args=task_args,
+            task_kwargs=task_kwargs,
+            args=task_args,
+            kwargs=task_kwargs,
+        )
+        return self.meta_from_decoded(meta)
+
+    def _forget(self, task_id):
+        self.TaskModel._default_manager.filter(task_id=task_id).delete()
+
+    def cleanup(self):
+        """Delete task and group results older than ``result_expires``."""
+        if not self.expires:
+            return
+        for model in (self.TaskModel, self.GroupModel):
+            model._default_manager.delete_expired(self.expires)
+
+    def exception_safe_to_retry(self, exc):
+        """Retry (with ``result_backend_always_retry``) when the connection broke.
+
+        The broken connection is closed first, so that the retry opens a new
+        one instead of failing again on the dead one. Inside a transaction
+        nothing is retried: the transaction is lost with its connection.
+        """
+        connection = connections[router.db_for_write(self.TaskModel)]
+        if connection.in_atomic_block:
+            return False
+        broken = isinstance(exc, InterfaceError) or (
+            isinstance(exc, DatabaseError) and connection.connection is not None and not connection.is_usable()
+        )
+        if broken:
+            connection.close()
+        return broken
+
+    # --- groups -----------------------------------------------------------
+
+    def _save_group(self, group_id, group_result):
+        content_type, content_encoding, encoded = self.encode_content(group_result.as_tuple())
+        self.GroupModel._default_manager.store_group_result(content_type, content_encoding, group_id, encoded)
+        return group_result
+
+    def _restore_group(self, group_id):
+        """The saved group as a dict with a ``celery.result.GroupResult``, or None."""
+        obj = self.GroupModel._default_manager.get_group(group_id)
+        if obj.pk is None:
+            return None
+        meta = obj.as_dict()
+        decoded = self.decode_content(obj, meta["result"])
+        meta["result"] = result_from_tuple(decoded, app=self.app) if decoded else None
+        return meta
+
+    def _delete_group(self, group_id):
+        self.GroupModel._default_manager.filter(group_id=group_id).delete()
+
+    # --- chords -----------------------------------------------------------
+
+    def apply_chord(self, header_result_args, body, **kwargs):
+        """Create the chord's counter, set to the header size, before the header runs."""
+        self.ensure_chords_allowed()
+        if isinstance(header_result_args, CeleryGroupResult):
+            header_result = header_result_args
+        else:
+            header_result = self.app.GroupResult(*header_result_args)
+        sub_tasks = [result.as_tuple() for result in header_result.results]
+        ChordCounter.objects.using(router.db_for_write(ChordCounter)).create(
+            group_id=header_result.id,
+            sub_tasks=json.dumps(sub_tasks),
+            count=body.get("chord_size") or len(sub_tasks),
+        )
+
+    def add_to_chord(self, group_id, result):
+        """Add ``result`` to the header of the running chord ``group_id``."""
+        db = router.db_for_write(ChordCounter)
+        with transaction.atomic(using=db):
+            counter = ChordCounter.objects.using(db).select_for_update().get(group_id=group_id)
+            counter.sub_tasks = json.dumps([*json.loads(counter.sub_tasks), result.as_tuple()])
+            counter.count += 1
+            counter.save(update_fields=["sub_tasks", "count"])
+
+    def on_chord_part_return(self, request, state, result, **kwargs):
+        """Count one header task in; the part that completes the header calls the body."""
+        if not request.group or not request.id:
+            return
+        counter = self._count_chord_part(request.group)
+        if counter is not None:
+            self._call_chord_body(request, counter)
+
+    @transaction_retry(max_retries=CHORD_PART_RETRIES)
+    def _count_chord_part(self, group_id):
+        """Decrement the chord's counter under a row lock; return it if the body is due.
+
+        When the count reaches zero, the header rows say whether every task
+        really is ready: a header task delivered twice (``acks_late`` and a
+        lost worker) counts twice, so zero can come early. Then the count is
+        set again to the tasks still running, and the last of them fires the
+        body. The counter is deleted in the transaction that decides to fire,
+        so the body is called at most once, whatever arrives later.
+        """
+        db = router.db_for_write(ChordCounter)
+        with transaction.atomic(using=db):
+            counter = ChordCounter.objects.using(db).select_for_update().filter(group_id=group_id).first()
+            if counter is None:
+                logger.warning("Chord %s: no ChordCounter; this part is ignored (body already called?)", group_id)
+                return None
+            counter.count -= 1
+            if counter.count <= 0:
+                unready = self._unready_task_ids(header_task_ids(counter.group_result(app=self.app)), db)
+                if not unready:
+                    counter.delete()
+                    return counter
+                logger.warning(
+                    "Chord %s counted down to zero with %d header task(s) not ready "
+                    "(a task was delivered twice?); waiting for them.", group_id, len(unready),
+                )
+                counter.count = len(unready)
+            counter.save(update_fields=["count"])
+            return None
+
+    def _unready_task_ids(self, task_ids, db):
+        ready = set()
+        for batch in batched(task_ids, ID_BATCH_SIZE):
+            ready.update(
+                self.TaskModel._default_manager.using(db)
+                .filter(task_id__in=batch, status__in=states.READY_STATES)
+                .values_list("task_id", flat=True)
+            )
+        return [task_id for task_id in task_ids if task_id not in ready]
+
+    def _call_chord_body(self, request, counter):
+        """Send the body the header's results in order, or fail it with a ``ChordError``."""
+        callback = maybe_signature(request.chord, app=self.app)
+        header = counter.group_result(app=self.app)
+        try:
+            values = self._header_values(header, router.db_for_write(ChordCounter))
+        except ChordError as exc:
+            logger.error("Chord %s: %s", header.id, exc)
+            return self.chord_error_from_stack(callback, exc)
+        try:
+            callback.delay(values)
+        except Exception as exc:  # publishing can fail in many ways; the body must learn of it
+            logger.exception("Chord %s: cannot send the body", header.id)
+            return self.chord_error_from_stack(callback, ChordError(f"Callback error: {exc!r}"))
+
+    def _header_values(self, header, db):
+        """The header tasks' return values in order; ``ChordError`` names a failed one."""
+        if any(isinstance(result, ResultSet) for result in header.results):
+            return self._join_header(header)
+        ids = [result.id for result in header.results]
+        rows = {}
+        for batch in batched(ids, ID_BATCH_SIZE):
+            rows.update((row.task_id, row) for row in self.TaskModel._default_manager.using(db).filter(task_id__in=batch))
+        values = []
+        for task_id in ids:
+            meta = self._meta_from_row(rows[task_id])
+            if meta["status"] in states.PROPAGATE_STATES:
+                raise ChordError(f"Dependency {task_id} raised {meta['result']!r}")
+            values.append(meta["result"])
+        return values
+
+    def _join_header(self, header):
+        """Celery's join, for headers that nest result sets."""
+        try:
+            with allow_join_result():
+                return header.join(timeout=self.app.conf.result_chord_join_timeout, propagate=True)
+        except Exception as exc:
+            culprit = next((r for r in header.results if r.state in states.PROPAGATE_STATES), None)
+            reason = f"Dependency {culprit.id} raised {exc!r}" if culprit else repr(exc)
+            raise ChordError(reason) from exc
+
+
+def periodic_task_name(request):
+    """The beat schedule entry that sent the task: a request field or a message header."""
+    name = getattr(request, "periodic_task_name", None)
+    if name is None:
+        headers = getattr(request, "headers", None)
+        if isinstance(headers, dict):
+            name = headers.get("periodic_task_name")
+    return name
+
+
+def header_task_ids(group_result):
+    """Ids of the tasks a chord header waits for, nested groups flattened."""
+    ids = []
+    for result in group_result.results:
+        if isinstance(result, ResultSet):
+            ids.extend(header_task_ids(result))
+        else:
+            ids.append(result.id)
+    return ids
+
+
+def batched(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,49 @@
+"""The Celery apps that end-to-end test workers run, configured from Django settings.
+
+A worker imports this module (``celery -A tests.e2e.celery_app:<app>``);
+the broker, queue and result backend it uses come from the environment
+the test fixture gives it (``E2E_*`` variables), and the test process
+configures its own instances the same way, through ``configure()``.
+"""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
+
+DATABASE_BACKEND = "results.backends:DatabaseBackend"
+CACHE_BACKEND = "results.backends:CacheBackend"
+
+
+def configure(app, broker_url, queue, broker_dir=None):
+    """Point ``app`` at the test broker and the test session's own queue."""
+    options = {"polling_interval": 0.1}
+    if broker_url.startswith("filesystem://"):
+        folder = os.path.join(broker_dir, "messages")
+        os.makedirs(folder, exist_ok=True)
+        options.update(data_folder_in=folder, data_folder_out=folder, store_processed=False)
+    else:
+        options["visibility_timeout"] = 3600
+    app.conf.update(
+        broker_url=broker_url,
+        broker_transport_options=options,
+        task_default_queue=queue,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+    )
+
+
+def make_app(name, result_backend):
+    app = Celery(name, set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.result_backend = result_backend
+    app.conf.include = ["tests.e2e.tasks"]
+    if os.environ.get("E2E_BROKER_URL"):
+        configure(app, os.environ["E2E_BROKER_URL"], os.environ["E2E_QUEUE"], os.environ.get("E2E_BROKER_DIR"))
+    return app
+
+
+#: Results in the database under test.
+app = make_app("e2e", DATABASE_BACKEND)
+#: Results in Django's cache (Redis, for a worker to share it with the tests).
+cache_app = make_app("e2e_cache", CACHE_BACKEND)

@@ -1,0 +1,106 @@
+"""Tasks that end-to-end tests send to a real worker.
+
+``shared_task`` registers each one on both test apps, so the same task
+runs with results in the database or in the cache.
+"""
+import os
+import time
+
+from celery import shared_task
+from celery.exceptions import Ignore
+
+
+class ExpectedFailure(Exception):
+    """Raised on purpose by ``fail``."""
+
+
+@shared_task
+def add(x, y):
+    return x + y
+
+
+@shared_task
+def echo(value):
+    return value
+
+
+@shared_task
+def collect(values):
+    """A chord body: the header's results, as received."""
+    return values
+
+
+@shared_task
+def total(values):
+    return sum(values)
+
+
+@shared_task
+def fail(message):
+    raise ExpectedFailure(message)
+
+
+@shared_task
+def sleep_then_return(seconds, value):
+    time.sleep(seconds)
+    return value
+
+
+@shared_task(bind=True, max_retries=2, default_retry_delay=0)
+def fail_then_succeed(self, marker_dir):
+    """Fails with a retry on its first attempt, succeeds on the next."""
+    if self.request.retries == 0:
+        raise self.retry(exc=ExpectedFailure(f"attempt {self.request.retries}"), countdown=0)
+    return self.request.retries
+
+
+@shared_task(bind=True)
+def progress(self, steps, pause):
+    """Reports a custom PROGRESS state, then finishes."""
+    for step in range(steps):
+        self.update_state(state="PROGRESS", meta={"step": step, "of": steps})
+        time.sleep(pause)
+    return steps
+
+
+@shared_task(bind=True)
+def spawn_children(self, count):
+    """Sends ``count`` sub-tasks and returns their ids."""
+    return [add.delay(index, index).id for index in range(count)]
+
+
+@shared_task
+def secret_login(user, password):
+    return f"logged in {user}"
+
+
+@shared_task(bind=True)
+def deliver_twice(self, value, marker_dir):
+    """Publishes a duplicate of its own message the first time it runs.
+
+    The copy has the same task id, group and chord, as a redelivery after
+    a lost acknowledgement would: the chord counts this header task twice.
+    """
+    marker = os.path.join(marker_dir, f"dup-{self.request.id}")
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return value
+    self.signature_from_request().apply_async()
+    return value
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def crash_once(self, value, marker_dir):
+    """Kills its worker process the first time it runs (before returning)."""
+    marker = os.path.join(marker_dir, f"crash-{self.request.id}")
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return value
+    os._exit(1)
+
+
+@shared_task
+def ignore_me():
+    raise Ignore()

@@ -1,0 +1,51 @@
+"""Fixtures for the result backends' unit tests: a Celery app of the test's own."""
+import pytest
+from celery import Celery
+from celery.app.task import Context
+
+
+@pytest.fixture
+def make_app():
+    """Build Celery apps with the given configuration; close them afterwards."""
+    apps = []
+
+    def make(**conf):
+        app = Celery("unit", set_as_current=False)
+        app.conf.update(
+            {
+                "result_backend": "results.backends:DatabaseBackend",
+                "result_extended": True,
+                "accept_content": ["json", "pickle"],
+                "result_accept_content": ["json", "pickle"],
+                **conf,
+            }
+        )
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def backend(app):
+    return app.backend
+
+
+def make_request(task_id, **fields):
+    """A task request as a worker would build it."""
+    defaults = {
+        "id": task_id,
+        "task": "app.tasks.add",
+        "args": [1, 2],
+        "kwargs": {"z": 3},
+        "hostname": "celery@worker1",
+        "delivery_info": {"routing_key": "celery"},
+    }
+    return Context({**defaults, **fields})
