@@ -1,0 +1,163 @@
+"""Chords on the DatabaseBackend: the counter, the body call and its edge cases.
+
+The header tasks' parts are reported the way a worker reports them
+(``mark_as_done`` / ``mark_as_failure`` with the task's request); the body
+is not sent to a broker but recorded, by replacing ``Signature.apply_async``.
+"""
+import json
+import logging
+import uuid
+
+import pytest
+from celery import states
+from celery.canvas import Signature
+from celery.exceptions import ChordError
+from celery.result import AsyncResult
+
+from results.models import ChordCounter, TaskResult
+
+from .conftest import make_request
+
+pytestmark = pytest.mark.django_db
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Bodies sent to the broker, as (task name, args)."""
+    calls = []
+
+    def record(self, args=None, kwargs=None, **options):
+        calls.append((self.task, tuple(args or ())))
+        return AsyncResult(self.id or "sent", app=self.app)
+
+    monkeypatch.setattr(Signature, "apply_async", record)
+    return calls
+
+
+class Chord:
+    """A chord applied through the backend: header task ids, group id and body."""
+
+    def __init__(self, backend, size, chord_size=None):
+        self.backend = backend
+        self.app = backend.app
+        self.group_id = f"group-{uuid.uuid4()}"
+        self.task_ids = [f"part-{index}-{uuid.uuid4()}" for index in range(size)]
+        self.body = self.app.signature("app.tasks.body", options={"task_id": f"body-{uuid.uuid4()}"})
+        if chord_size is not None:
+            self.body["chord_size"] = chord_size
+        # What Celery passes: the header group's id and its frozen results.
+        backend.apply_chord((self.group_id, [AsyncResult(t, app=self.app) for t in self.task_ids]), self.body)
+
+    def request(self, index):
+        return make_request(self.task_ids[index], group=self.group_id, chord=dict(self.body))
+
+    def succeed(self, index, value=None):
+        self.backend.mark_as_done(self.task_ids[index], index if value is None else value, request=self.request(index))
+
+    def fail(self, index, exc):
+        self.backend.mark_as_failure(self.task_ids[index], exc, traceback="tb", request=self.request(index))
+
+    def start(self, index):
+        self.backend.store_result(self.task_ids[index], {}, states.STARTED, request=self.request(index))
+
+    def counter(self):
+        return ChordCounter.objects.filter(group_id=self.group_id).first()
+
+
+def test_apply_chord_creates_the_counter_with_the_header_size(backend):
+    chord = Chord(backend, 3)
+    counter = chord.counter()
+    assert counter.count == 3
+    assert [r.id for r in counter.group_result(app=backend.app).results] == chord.task_ids
+    assert [task_id for (task_id, _), _ in json.loads(counter.sub_tasks)] == chord.task_ids
+
+
+def test_chord_size_of_the_body_wins(backend):
+    assert Chord(backend, 3, chord_size=5).counter().count == 5
+
+
+def test_each_part_decrements_and_the_last_calls_the_body_once_in_order(backend, sent):
+    chord = Chord(backend, 3)
+    chord.succeed(2, "c")
+    chord.succeed(0, "a")
+    assert chord.counter().count == 1 and sent == []
+    chord.succeed(1, "b")
+    assert sent == [("app.tasks.body", (["a", "b", "c"],))]
+    assert not ChordCounter.objects.exists()
+
+
+def test_failed_header_task_fails_the_body_with_a_chord_error_naming_it(backend, sent):
+    chord = Chord(backend, 2)
+    chord.succeed(0)
+    chord.fail(1, Boom("broken part"))
+    assert sent == []
+    body = AsyncResult(chord.body.id, backend=backend, app=backend.app)
+    assert body.state == states.FAILURE
+    assert isinstance(body.result, ChordError)
+    assert f"Dependency {chord.task_ids[1]} raised" in str(body.result) and "broken part" in str(body.result)
+    assert not ChordCounter.objects.exists()
+
+
+def test_duplicate_delivery_never_fires_early_and_fires_once(backend, sent, caplog):
+    """Part 0 is delivered twice while part 2 still runs: zero comes too early."""
+    chord = Chord(backend, 3)
+    chord.start(2)
+    chord.succeed(0)
+    chord.succeed(0)
+    with caplog.at_level(logging.WARNING):
+        chord.succeed(1)
+    assert sent == [], "the body must wait for part 2"
+    assert chord.counter().count == 1
+    assert "not ready" in caplog.text
+    chord.succeed(2)
+    assert sent == [("app.tasks.body", ([0, 1, 2],))]
+    assert not ChordCounter.objects.exists()
+    chord.succeed(0)  # a third, late copy: tolerated, never fires again
+    assert len(sent) == 1
+
+
+def test_early_zero_with_the_rerun_still_running(backend, sent):
+    chord = Chord(backend, 2)
+    chord.succeed(0)
+    chord.start(1)
+    chord.succeed(0)  # the copy of part 0 counts once more: zero, but part 1 runs
+    assert sent == [] and chord.counter().count == 1
+    chord.succeed(1)
+    assert sent == [("app.tasks.body", ([0, 1],))]
+
+
+def test_missing_counter_is_logged_and_tolerated(backend, sent, caplog):
+    chord = Chord(backend, 1)
+    ChordCounter.objects.all().delete()
+    with caplog.at_level(logging.WARNING):
+        chord.succeed(0)
+    assert sent == []
+    assert chord.group_id in caplog.text
+    assert TaskResult.objects.get(task_id=chord.task_ids[0]).status == states.SUCCESS
+
+
+def test_parts_without_a_group_are_ignored(backend, sent):
+    backend.mark_as_done("lonely", 1, request=make_request("lonely", chord={"task": "x"}))
+    assert sent == [] and TaskResult.objects.count() == 1
+
+
+def test_add_to_chord_grows_the_header(backend, sent):
+    chord = Chord(backend, 1)
+    backend.add_to_chord(chord.group_id, AsyncResult("extra", app=backend.app))
+    assert chord.counter().count == 2
+    chord.succeed(0)
+    assert sent == []
+    backend.mark_as_done("extra", "x", request=make_request("extra", group=chord.group_id, chord=dict(chord.body)))
+    assert sent == [("app.tasks.body", ([0, "x"],))]
+
+
+def test_pickle_serializer_chord(make_app, sent):
+    backend = make_app(result_serializer="pickle").backend
+    chord = Chord(backend, 2)
+    chord.succeed(0, {1, 2})
+    chord.succeed(1, {3})
+    assert sent == [("app.tasks.body", ([{1, 2}, {3}],))]
