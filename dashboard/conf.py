@@ -8,6 +8,36 @@ from django.conf import settings
 DEFAULTS = {
     # Serve the JSON status views of ``results.urls`` to anonymous users.
     "RESULTS_VIEWS_PUBLIC": False,
+    # Rows per page of the task and group lists.
+    "PER_PAGE": 25,
+    # Counts are exact up to this many rows; above it the page says "more
+    # than N" (and, where the database can tell, an estimate). Bounds the
+    # cost of every count the dashboard runs.
+    "COUNT_LIMIT": 10_000,
+    # Deepest page number the offset paginator serves (sorts other than the
+    # default newest-first, which pages by cursor at any depth).
+    "MAX_PAGE": 2_000,
+    # How many distinct workers / task names / statuses the filter form
+    # offers, and how long those lists are cached (seconds; 0 = no cache).
+    "FACET_LIMIT": 200,
+    "FACET_CACHE_SECONDS": 60,
+    # Live refresh intervals offered (seconds) for the polled tables.
+    "REFRESH_INTERVALS": (2, 5, 10, 30, 60),
+    # Traceback frames whose file path contains one of these are library
+    # frames; the others are the project's own code.
+    "LIBRARY_PATH_MARKERS": ("site-packages", "dist-packages", "/lib/python", "<frozen "),
+    # Text longer than this (args, results, tracebacks) is cut on the detail
+    # page, with a link to the full text.
+    "DETAIL_TEXT_LIMIT": 20_000,
+    # Other runs of the same task with the same arguments: how many to show,
+    # and how many of the task name's latest runs to look through.
+    "SAME_ARGS_SHOWN": 10,
+    "SAME_ARGS_SCAN": 5_000,
+    # Group membership of a task is looked up among groups created this many
+    # seconds before the task (groups are stored when they are sent).
+    "GROUP_LOOKUP_WINDOW": 24 * 3600,
+    # Members shown on a group's page.
+    "GROUP_MEMBERS_SHOWN": 500,
 }
 
 

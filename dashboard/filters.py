@@ -1,0 +1,175 @@
+"""The filter forms of the lists: they parse and validate the query string.
+
+A value the form rejects (an unknown status, a malformed date, a value too
+long for its column) is reported in the form, next to its field, and the
+list is not queried with it.
+"""
+import django_filters
+from celery import states
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from results.models import GroupResult, TaskResult
+
+from . import selectors
+from .conf import dashboard_setting
+
+MAX_SEARCH_LENGTH = TaskResult._meta.get_field("task_id").max_length
+
+
+class ListOptionsForm(forms.Form):
+    """Fields of a list form that do not filter rows: the live refresh interval."""
+
+    refresh = forms.TypedChoiceField(
+        label=_("Live refresh"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=(),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        intervals = dashboard_setting("REFRESH_INTERVALS")
+        self.fields["refresh"].choices = [("", _("off"))] + [
+            (str(seconds), _("every %(s)s s") % {"s": seconds}) for seconds in intervals
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        after, before = cleaned.get("date_done_after"), cleaned.get("date_done_before")
+        if after and before and after > before:
+            self.add_error("date_done_before", ValidationError(_("Must not be earlier than 'Done after'.")))
+        return cleaned
+
+
+class DataListInput(forms.TextInput):
+    """A text input that suggests values (an HTML ``<datalist>``) but accepts any."""
+
+    template_name = "dashboard/widgets/datalist_input.html"
+
+    def __init__(self, column, attrs=None):
+        super().__init__(attrs)
+        self.column = column
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        options, complete = selectors.facet_choices(self.column)
+        context["widget"]["attrs"]["list"] = f"{context['widget']['attrs'].get('id', name)}-options"
+        context["widget"]["options"] = options
+        context["widget"]["complete"] = complete
+        return context
+
+
+def status_choices():
+    """Celery's own states, then any other state found in the table (custom states)."""
+    known = list(states.ALL_STATES)
+    seen = selectors.facet_choices("status")[0]
+    return [(state, state) for state in sorted(set(known) | set(seen))]
+
+
+class StatusFilter(django_filters.MultipleChoiceFilter):
+    """Several statuses allowed (``?status=FAILURE&status=RETRY``); unknown ones are errors."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", status_choices)
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, queryset, value):
+        return queryset.filter(status__in=value) if value else queryset
+
+
+class BaseListFilterSet(django_filters.FilterSet):
+    """A FilterSet whose form may carry fields that do not filter (``refresh``)."""
+
+    def filter_queryset(self, queryset):
+        for name, value in self.form.cleaned_data.items():
+            if name in self.filters:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    @property
+    def active_filters(self):
+        """The names of the filters given a value, when the form is valid."""
+        if not self.is_bound or not self.form.is_valid():
+            return []
+        return [
+            name
+            for name, value in self.form.cleaned_data.items()
+            if name in self.filters and value not in (None, "", [], ())
+        ]
+
+
+def _datetime_input():
+    return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
+
+
+class TaskFilter(BaseListFilterSet):
+    """The task list's filters, as query parameters of ``/dashboard/tasks/``."""
+
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="search",
+        max_length=MAX_SEARCH_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": _("task id, id prefix or task name"), "type": "search"}),
+    )
+    status = StatusFilter(label=_("Status"), widget=forms.SelectMultiple(attrs={"size": 4}))
+    worker = django_filters.CharFilter(
+        label=_("Worker"),
+        max_length=TaskResult._meta.get_field("worker").max_length,
+        widget=DataListInput("worker"),
+    )
+    task_name = django_filters.CharFilter(
+        label=_("Task name"),
+        max_length=TaskResult._meta.get_field("task_name").max_length,
+        widget=DataListInput("task_name"),
+    )
+    periodic_task_name = django_filters.CharFilter(
+        label=_("Periodic task"),
+        max_length=TaskResult._meta.get_field("periodic_task_name").max_length,
+        widget=DataListInput("periodic_task_name"),
+    )
+    date_done_after = django_filters.DateTimeFilter(
+        label=_("Done after"), field_name="date_done", lookup_expr="gte", widget=_datetime_input()
+    )
+    date_done_before = django_filters.DateTimeFilter(
+        label=_("Done before"), field_name="date_done", lookup_expr="lte", widget=_datetime_input()
+    )
+
+    class Meta:
+        model = TaskResult
+        fields = ["q", "status", "worker", "task_name", "periodic_task_name"]
+        form = ListOptionsForm
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read the statuses once: the form validates with them and renders them.
+        self.filters["status"].extra["choices"] = status_choices()
+
+    def search(self, queryset, name, value):
+        return selectors.search_tasks(queryset, value.strip())
+
+
+class GroupFilter(BaseListFilterSet):
+    """The group list's filters: a group id or id prefix, and a date range."""
+
+    q = django_filters.CharFilter(
+        label=_("Group id"),
+        field_name="group_id",
+        lookup_expr="startswith",
+        max_length=MAX_SEARCH_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": _("group id or id prefix"), "type": "search"}),
+    )
+    date_done_after = django_filters.DateTimeFilter(
+        label=_("Done after"), field_name="date_done", lookup_expr="gte", widget=_datetime_input()
+    )
+    date_done_before = django_filters.DateTimeFilter(
+        label=_("Done before"), field_name="date_done", lookup_expr="lte", widget=_datetime_input()
+    )
+
+    class Meta:
+        model = GroupResult
+        fields = ["q"]
+        form = ListOptionsForm

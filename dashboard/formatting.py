@@ -1,0 +1,83 @@
+"""How task values read on a page: durations, dates, status badges, short ids.
+
+Plain functions, used by the tables and (through ``dashboard_tags``) by the
+templates, so a value looks the same everywhere it appears.
+"""
+from celery import states
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.html import format_html
+
+DATETIME_FORMAT = "Y-m-d H:i:s"
+SHORT_ID_LENGTH = 8
+
+# Badge colour family of each status; custom states fall back to "other".
+STATUS_TONES = {
+    states.SUCCESS: "ok",
+    states.FAILURE: "bad",
+    states.REVOKED: "bad",
+    states.REJECTED: "bad",
+    states.RETRY: "warn",
+    states.STARTED: "busy",
+    states.RECEIVED: "wait",
+    states.PENDING: "wait",
+    "IGNORED": "muted",
+}
+
+
+def status_badge(status):
+    tone = STATUS_TONES.get(status, "other")
+    return format_html('<span class="badge badge-{}">{}</span>', tone, status)
+
+
+def local_datetime(value):
+    """``value`` in the current time zone as ``YYYY-MM-DD HH:MM:SS``; '' for None."""
+    if value is None:
+        return ""
+    return format_date(timezone.localtime(value), DATETIME_FORMAT)
+
+
+def datetime_cell(value):
+    """A date for a table cell: local time, the exact ISO timestamp on hover."""
+    if value is None:
+        return format_html('<span class="muted">{}</span>', "—")
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), value.isoformat(), local_datetime(value))
+
+
+def duration(delta):
+    """A ``timedelta`` as a short human figure: ``850 ms``, ``12.4 s``, ``3 min 05 s``, ``2 h 07 min``."""
+    if delta is None:
+        return ""
+    seconds = delta.total_seconds()
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds < 1:
+        return f"{sign}{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{sign}{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{sign}{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{sign}{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{sign}{days} d {hours:02d} h"
+
+
+def runtime(task):
+    """How long the task ran: ``date_done - date_started``, once it is finished."""
+    if task.date_started is None or task.status not in states.READY_STATES:
+        return None
+    return task.date_done - task.date_started
+
+
+def queue_wait(task):
+    """How long the task waited for a worker: ``date_started - date_created``."""
+    if task.date_started is None or task.date_created is None:
+        return None
+    return task.date_started - task.date_created
+
+
+def short_id(value):
+    return value if len(value) <= SHORT_ID_LENGTH + 1 else value[:SHORT_ID_LENGTH] + "…"

@@ -1,0 +1,21 @@
+"""The dashboard's navigation bar: one entry per section.
+
+A new section (chords, audit...) adds its entry here; the layout renders
+whatever is listed, in order, and marks the current section.
+"""
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str
+    url_name: str
+
+
+SECTIONS = [
+    Section("overview", _("Overview"), "dashboard:overview"),
+    Section("tasks", _("Tasks"), "dashboard:tasks"),
+]

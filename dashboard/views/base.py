@@ -1,0 +1,84 @@
+"""What every dashboard page shares: the access rule, the layout's context,
+and answering htmx requests with only the part of the page they swap."""
+from urllib.parse import urlencode
+
+from django.contrib.auth.mixins import UserPassesTestMixin
+from django.contrib.auth.views import redirect_to_login
+from django.views.generic import TemplateView
+from django_htmx.http import HttpResponseClientRedirect
+
+from ..access import can_view_results
+from ..navigation import SECTIONS
+
+
+class ResultsViewerRequiredMixin(UserPassesTestMixin):
+    """Only users who may view results: others get the login page, or a 403.
+
+    An htmx request from a session that expired is sent to the login page
+    as a whole-page redirect, not swapped into a fragment of the page.
+    """
+
+    def test_func(self):
+        return can_view_results(self.request.user)
+
+    def handle_no_permission(self):
+        request = self.request
+        if not request.user.is_authenticated and getattr(request, "htmx", False):
+            login = redirect_to_login(request.htmx.current_url_abs_path or request.get_full_path())
+            return HttpResponseClientRedirect(login.url)
+        return super().handle_no_permission()
+
+
+class DashboardView(ResultsViewerRequiredMixin, TemplateView):
+    """A dashboard page: access rule, navigation, partial rendering for htmx.
+
+    ``partial_template_name`` is what an htmx request targeting
+    ``partial_target`` (the id of the swapped element) receives instead of
+    the whole page.
+    """
+
+    section = None
+    partial_template_name = None
+    partial_target = None
+
+    def is_partial_request(self):
+        htmx = getattr(self.request, "htmx", None)
+        return bool(htmx) and self.partial_template_name is not None and htmx.target == self.partial_target
+
+    def get_template_names(self):
+        if self.is_partial_request():
+            return [self.partial_template_name]
+        return super().get_template_names()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sections"] = SECTIONS
+        context["current_section"] = self.section
+        context["is_partial"] = self.is_partial_request()
+        return context
+
+
+def canonical_query(querydict, drop=()):
+    """The query string without empty values (and without ``drop``): the shareable form of a view."""
+    pairs = [
+        (key, value)
+        for key, values in querydict.lists()
+        if key not in drop
+        for value in values
+        if value.strip() != ""
+    ]
+    return urlencode(pairs)
+
+
+def url_with(request, drop=(), **changes):
+    """This page's URL with some query parameters changed (None removes one)."""
+    query = request.GET.copy()
+    for key in drop:
+        query.pop(key, None)
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    encoded = canonical_query(query)
+    return f"{request.path}?{encoded}" if encoded else request.path
