@@ -1,0 +1,201 @@
+"""Django admin for stored results: tasks, groups and chord counters.
+
+Results are what the workers wrote: without
+``DJANGO_CELERY_RESULTS['ALLOW_EDITS']`` (read on every request) the admin
+only shows them, with no add, change or delete, not even through actions.
+
+The changelists are built for tables of millions of rows: no full-table
+``COUNT`` (an estimated count, ``results.counting``), filter choices from
+the most recent rows (``results.admin_filters``), a date drill-down made
+of index seeks (``results.templatetags.results_admin``) and a search that
+only uses indexed equality unless a prefix asks for a text scan.
+"""
+import json
+
+from celery import current_app as celery_app
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .admin_filters import RecentValuesFieldListFilter, StatusListFilter
+from .conf import allow_edits
+from .counting import EstimatedCountPaginator
+from .models import ChordCounter, GroupResult, TaskResult
+
+WIDE = ("extrapretty", "wide")
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """Changelist behaviour that stays fast however many rows the table holds.
+
+    Search: a term is compared for equality with ``exact_search_fields``
+    (each has an index); a term starting with one of ``search_prefixes``
+    is matched as a substring of that prefix's fields instead, a scan the
+    user asked for.
+    """
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    # Facet counts are one COUNT per filter choice.
+    show_facets = admin.ShowFacets.NEVER
+    exact_search_fields = ()
+    search_prefixes = {}
+
+    def exact_search(self, term):
+        """The condition a plain search term is looked up with."""
+        condition = Q()
+        for field in self.exact_search_fields:
+            condition |= Q(**{field: term})
+        return condition
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        for prefix, fields in self.search_prefixes.items():
+            if term.lower().startswith(prefix):
+                text = term[len(prefix) :].strip()
+                condition = Q()
+                for field in fields:
+                    condition |= Q(**{f"{field}__icontains": text})
+                return queryset.filter(condition), False
+        return queryset.filter(self.exact_search(term)), False
+
+
+class EditsAllowedAdmin(LargeTableAdmin):
+    """Add, change and delete only when ``ALLOW_EDITS`` is on (and permissions allow)."""
+
+    def has_add_permission(self, request):
+        return allow_edits() and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return allow_edits() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return allow_edits() and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if allow_edits():
+            return self.readonly_fields
+        return [field.name for field in self.opts.concrete_fields if not field.primary_key]
+
+
+@admin.register(TaskResult)
+class TaskResultAdmin(EditsAllowedAdmin):
+    """Admin of task results."""
+
+    model = TaskResult
+    date_hierarchy = "date_done"
+    list_display = ("task_id", "periodic_task_name", "task_name", "date_done", "status", "worker")
+    list_filter = (
+        ("status", StatusListFilter),
+        "date_done",
+        ("periodic_task_name", RecentValuesFieldListFilter),
+        ("task_name", RecentValuesFieldListFilter),
+        ("worker", RecentValuesFieldListFilter),
+    )
+    readonly_fields = ("date_created", "date_started", "date_done", "result", "meta")
+    search_fields = ("task_name", "task_id", "status", "task_args", "task_kwargs")
+    exact_search_fields = ("task_id", "task_name", "status")
+    search_prefixes = {
+        "name:": ("task_name",),
+        "args:": ("task_args", "task_kwargs"),
+    }
+    search_help_text = _(
+        "A task id, task name or state, exactly. Prefix with “name:” to match part of a "
+        "task name, or “args:” to search the arguments (both read the whole table)."
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "task_id",
+                    "task_name",
+                    "periodic_task_name",
+                    "status",
+                    "worker",
+                    "content_type",
+                    "content_encoding",
+                ),
+                "classes": WIDE,
+            },
+        ),
+        (_("Parameters"), {"fields": ("task_args", "task_kwargs"), "classes": WIDE}),
+        (
+            _("Result"),
+            {
+                "fields": ("result", "date_created", "date_started", "date_done", "traceback", "meta"),
+                "classes": WIDE,
+            },
+        ),
+    )
+    actions = ("terminate_task",)
+
+    def exact_search(self, term):
+        # States are upper case: "failure" finds FAILURE.
+        return super().exact_search(term) | Q(status=term.upper())
+
+    def has_terminate_permission(self, request):
+        """Terminating a task changes it: only with edits allowed and the change permission."""
+        return self.has_change_permission(request)
+
+    @admin.action(description=_("Terminate selected tasks"), permissions=("terminate",))
+    def terminate_task(self, request, queryset):
+        task_ids = list(queryset.values_list("task_id", flat=True))
+        try:
+            celery_app.control.terminate(task_ids)
+        except Exception as exc:  # the broker's errors are many; report any of them
+            self.message_user(
+                request, _("Error while terminating tasks: %(error)s") % {"error": exc}, messages.ERROR
+            )
+        else:
+            self.message_user(
+                request,
+                _("%(count)d task(s) was terminated successfully.") % {"count": len(task_ids)},
+                messages.SUCCESS,
+            )
+
+
+@admin.register(GroupResult)
+class GroupResultAdmin(EditsAllowedAdmin):
+    """Admin of group results."""
+
+    model = GroupResult
+    date_hierarchy = "date_done"
+    list_display = ("group_id", "date_done")
+    list_filter = ("date_done",)
+    readonly_fields = ("date_created", "date_done", "result")
+    search_fields = ("group_id",)
+    exact_search_fields = ("group_id",)
+    search_help_text = _("A group id, exactly.")
+
+
+@admin.register(ChordCounter)
+class ChordCounterAdmin(LargeTableAdmin):
+    """Chords waiting for their header tasks: shown, never changed (workers own them)."""
+
+    list_display = ("group_id", "count", "sub_task_count")
+    fields = ("group_id", "count", "sub_tasks")
+    readonly_fields = fields
+    ordering = ("-pk",)
+    search_fields = ("group_id",)
+    exact_search_fields = ("group_id",)
+    search_help_text = _("A chord's group id, exactly.")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("sub-tasks"))
+    def sub_task_count(self, counter):
+        """How many header tasks the chord has (``count`` says how many are still running)."""
+        try:
+            return len(json.loads(counter.sub_tasks))
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,129 @@
+"""JSON views of task and group states.
+
+States are read through the current Celery app's result backend, as
+``AsyncResult`` and ``GroupResult.restore`` read them, so the views answer
+for whatever backend the project configures (``results.backends:
+DatabaseBackend`` among others). The views check no permission: the
+project that mounts them decides who may call them.
+
+Every answer is JSON, never a server error: a result that JSON cannot
+encode is shown as its ``repr``, an unknown group's status is a 404, and a
+backend that cannot be read answers 503 with the reason.
+"""
+import json
+import logging
+from functools import wraps
+
+from celery import current_app, states
+from celery.result import GroupResult
+from celery.utils import get_full_cls_name
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import JsonResponse
+from kombu.utils.encoding import safe_repr
+
+logger = logging.getLogger(__name__)
+
+
+class BackendUnavailable(Exception):
+    """The result backend could not be read."""
+
+
+def _reads_backend(view):
+    """Answer 503 JSON, with the reason, when ``view``'s backend read fails."""
+
+    @wraps(view)
+    def answering(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except BackendUnavailable as error:
+            return JsonResponse({"error": str(error)}, status=503)
+
+    return answering
+
+
+def _backend_call(what, function, *args):
+    try:
+        return function(*args)
+    except Exception as exc:  # backends raise anything: driver, decoding, configuration errors
+        logger.exception("Could not read %s from the result backend", what)
+        raise BackendUnavailable(
+            f"Could not read {what} from the result backend ({get_full_cls_name(type(exc))})."
+        ) from exc
+
+
+def _task_meta(task_id):
+    """The backend's meta of ``task_id`` (status, result, traceback), exceptions rebuilt."""
+    backend = current_app.backend
+    meta = _backend_call(f"task {task_id}", backend.get_task_meta, task_id)
+    if meta.get("status") in states.EXCEPTION_STATES and not isinstance(meta.get("result"), BaseException):
+        try:
+            meta = {**meta, "result": backend.exception_to_python(meta.get("result"))}
+        except Exception:  # not a serialized exception (or a forbidden type): shown as stored
+            pass
+    return meta
+
+
+def _json_safe(value):
+    """``value`` when JSON can encode it, else its repr."""
+    try:
+        json.dumps(value, cls=DjangoJSONEncoder, allow_nan=False)
+    except (TypeError, ValueError, OverflowError):
+        return safe_repr(value)
+    return value
+
+
+def _state(meta):
+    """``{"status", "result"}`` of a task meta, plus ``exc`` and ``traceback`` for failures."""
+    status, result = meta.get("status", states.PENDING), meta.get("result")
+    if status in states.EXCEPTION_STATES:
+        return {
+            "status": status,
+            "result": safe_repr(result),
+            "exc": get_full_cls_name(type(result)),
+            "traceback": meta.get("traceback"),
+        }
+    return {"status": status, "result": _json_safe(result)}
+
+
+def _restore_group(group_id):
+    """The ``celery.result.GroupResult`` stored for ``group_id``, or None."""
+    return _backend_call(f"group {group_id}", GroupResult.restore, group_id, None, current_app)
+
+
+@_reads_backend
+def is_task_successful(request, task_id):
+    """``{"task": {"id", "executed"}}``: has the task succeeded."""
+    executed = _task_meta(task_id).get("status") == states.SUCCESS
+    return JsonResponse({"task": {"id": task_id, "executed": executed}})
+
+
+@_reads_backend
+def task_status(request, task_id):
+    """``{"task": {"id", "status", "result"}}``, with ``exc`` and ``traceback`` for failures."""
+    return JsonResponse({"task": {"id": task_id, **_state(_task_meta(task_id))}})
+
+
+@_reads_backend
+def is_group_successful(request, group_id):
+    """``{"group": {"id", "results": [{"id", "executed"}]}}``; no results for an unknown group."""
+    group = _restore_group(group_id)
+    results = [
+        {"id": member.id, "executed": _task_meta(member.id).get("status") == states.SUCCESS}
+        for member in (group.results if group is not None else [])
+    ]
+    return JsonResponse({"group": {"id": group_id, "results": results}})
+
+
+@_reads_backend
+def group_status(request, group_id):
+    """``{"group": {"id", "results": [{"result", "status"}]}}``; 404 for an unknown group."""
+    group = _restore_group(group_id)
+    if group is None:
+        return JsonResponse({"error": f"No group result is stored for group {group_id}."}, status=404)
+    results = [_state(_task_meta(member.id)) for member in group.results]
+    return JsonResponse({"group": {"id": group_id, "results": results}})
+
+
+def invalid_id(request, **kwargs):
+    """404 JSON for a task or group id that is not one (ids match ``[\\w\\d\\-\\.]+``)."""
+    return JsonResponse({"error": "Not a valid task or group id."}, status=404)
