@@ -14,6 +14,7 @@ import json
 
 from celery import current_app as celery_app
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +74,14 @@ class EditsAllowedAdmin(LargeTableAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return allow_edits() and super().has_delete_permission(request, obj)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The nullable columns (worker, arguments...) have no blank=True on
+        # the model (as in the reference): let an edit leave them empty, as NULL.
+        if db_field.null and isinstance(db_field, (models.CharField, models.TextField)):
+            kwargs.setdefault("required", False)
+            kwargs.setdefault("empty_value", None)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         if allow_edits():
