@@ -45,5 +45,13 @@ def make_app(name, result_backend):
 
 #: Results in the database under test.
 app = make_app("e2e", DATABASE_BACKEND)
-#: Results in Django's cache (Redis, for a worker to share it with the tests).
+#: Results in the database, over the filesystem transport whatever the session's broker.
+filesystem_app = make_app("e2e_filesystem", DATABASE_BACKEND)
+#: Results in Django's cache (Redis, for a worker to share it with the tests);
+#: they expire after ten minutes rather than linger in the shared Redis.
 cache_app = make_app("e2e_cache", CACHE_BACKEND)
+cache_app.conf.result_expires = 600
+#: Results in the database, pickled (messages stay JSON: a worker running
+#: as root refuses to accept pickled messages).
+pickle_app = make_app("e2e_pickle", DATABASE_BACKEND)
+pickle_app.conf.update(result_serializer="pickle", result_accept_content=["json", "pickle"])

@@ -3,6 +3,8 @@
 ``shared_task`` registers each one on both test apps, so the same task
 runs with results in the database or in the cache.
 """
+import datetime
+import json
 import os
 import time
 
@@ -25,8 +27,27 @@ def echo(value):
 
 
 @shared_task
+def python_values(day):
+    """Values JSON cannot carry: a date and a set."""
+    return {"when": datetime.date(2024, 5, day), "tags": {"a", "b"}}
+
+
+@shared_task
+def as_set(value):
+    return {value}
+
+
+@shared_task
 def collect(values):
     """A chord body: the header's results, as received."""
+    return values
+
+
+@shared_task
+def record_body(values, log_path):
+    """A chord body that appends each of its runs to ``log_path``: runs can be counted."""
+    with open(log_path, "a") as log:
+        log.write(json.dumps(values) + "\n")
     return values
 
 
@@ -46,11 +67,11 @@ def sleep_then_return(seconds, value):
     return value
 
 
-@shared_task(bind=True, max_retries=2, default_retry_delay=0)
-def fail_then_succeed(self, marker_dir):
-    """Fails with a retry on its first attempt, succeeds on the next."""
+@shared_task(bind=True, max_retries=2)
+def fail_then_succeed(self, countdown):
+    """Fails with a retry on its first attempt, succeeds on the next one ``countdown`` s later."""
     if self.request.retries == 0:
-        raise self.retry(exc=ExpectedFailure(f"attempt {self.request.retries}"), countdown=0)
+        raise self.retry(exc=ExpectedFailure("attempt 0"), countdown=countdown)
     return self.request.retries
 
 
