@@ -14,6 +14,7 @@ import json
 
 from celery import current_app as celery_app
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,14 @@ from .counting import EstimatedCountPaginator
 from .models import ChordCounter, GroupResult, TaskResult
 
 WIDE = ("extrapretty", "wide")
+
+
+class DeferringChangeList(ChangeList):
+    """A changelist that leaves the model admin's ``list_deferred_fields`` unread."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.defer(*self.model_admin.list_deferred_fields)
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -41,6 +50,11 @@ class LargeTableAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     exact_search_fields = ()
     search_prefixes = {}
+    # Text columns the list does not show: a page need not read their blobs.
+    list_deferred_fields = ()
+
+    def get_changelist(self, request, **kwargs):
+        return DeferringChangeList
 
     def exact_search(self, term):
         """The condition a plain search term is looked up with."""
@@ -104,6 +118,7 @@ class TaskResultAdmin(EditsAllowedAdmin):
         ("worker", RecentValuesFieldListFilter),
     )
     readonly_fields = ("date_created", "date_started", "date_done", "result", "meta")
+    list_deferred_fields = ("task_args", "task_kwargs", "result", "traceback", "meta")
     search_fields = ("task_name", "task_id", "status", "task_args", "task_kwargs")
     exact_search_fields = ("task_id", "task_name", "status")
     search_prefixes = {
@@ -175,6 +190,7 @@ class GroupResultAdmin(EditsAllowedAdmin):
     list_display = ("group_id", "date_done")
     list_filter = ("date_done",)
     readonly_fields = ("date_created", "date_done", "result")
+    list_deferred_fields = ("result",)
     search_fields = ("group_id",)
     exact_search_fields = ("group_id",)
     search_help_text = _("A group id, exactly.")

@@ -218,6 +218,18 @@ class TestGroupViews:
             }
         }
 
+    def test_group_members_are_read_in_batches(self, current_celery_app, client, django_assert_max_num_queries):
+        app = current_celery_app()
+        group_id, task_ids = store_group(app, [(states.SUCCESS, i) for i in range(30)] + [(states.PENDING, None)])
+        client.get("/")
+        for name in ("celery-group_status", "celery-is_group_successful"):
+            # Session and user, the group row, then its members in one query.
+            with django_assert_max_num_queries(4):
+                data = get_json(client, name, group_id)
+            assert len(data["group"]["results"]) == 31
+        statuses = [r["status"] for r in get_json(client, "celery-group_status", group_id)["group"]["results"]]
+        assert statuses == ["SUCCESS"] * 30 + ["PENDING"]
+
     def test_unknown_group(self, app, client):
         group_id = new_id()
         assert get_json(client, "celery-is_group_successful", group_id) == {
