@@ -33,8 +33,8 @@ DEFAULTS = {
     # and how many of the task name's latest runs to look through.
     "SAME_ARGS_SHOWN": 10,
     "SAME_ARGS_SCAN": 5_000,
-    # Group membership of a task is looked up among groups created this many
-    # seconds before the task (groups are stored when they are sent).
+    # A task's group is looked up among groups created within this many
+    # seconds of the task (Celery does not store the group id on the task).
     "GROUP_LOOKUP_WINDOW": 24 * 3600,
     # Members shown on a group's page.
     "GROUP_MEMBERS_SHOWN": 500,

@@ -18,4 +18,5 @@ class Section:
 SECTIONS = [
     Section("overview", _("Overview"), "dashboard:overview"),
     Section("tasks", _("Tasks"), "dashboard:tasks"),
+    Section("groups", _("Groups"), "dashboard:groups"),
 ]

@@ -19,16 +19,16 @@ The rules that keep pages fast on millions of rows:
   table.
 """
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 from celery import states
 from django.core.cache import cache
-from django.db import DatabaseError, connections
+from django.db import connections
 from django.db.models import Count as Count_
 from django.db.models import Q
 
-from results.models import TaskResult
+from results.counting import estimated_table_rows, planner_estimate
+from results.models import GroupResult, TaskResult
 
 from .conf import dashboard_setting
 
@@ -241,8 +241,9 @@ class Count:
 def count_rows(queryset, filtered):
     """Count ``queryset`` without ever scanning a whole large table.
 
-    Unfiltered: the table's row estimate from the database statistics;
-    exact only when the estimate is below ``COUNT_LIMIT``. Filtered: an exact
+    Unfiltered: the table's row estimate from the database statistics
+    (``results.counting``, shared with the admin); exact only when the
+    estimate is below ``COUNT_LIMIT``. Filtered: an exact
     count capped at ``COUNT_LIMIT`` (``COUNT(*)`` over a ``LIMIT``ed
     subquery), plus the planner's estimate when the cap is reached.
     """
@@ -254,51 +255,7 @@ def count_rows(queryset, filtered):
     capped = queryset.order_by().values("pk")[: limit + 1].count()
     if capped <= limit:
         return Count(exact=capped)
-    return Count(at_least=limit, estimate=planner_estimate(queryset))
-
-
-def estimated_table_rows(model, using):
-    """The row count the database keeps in its statistics, or None.
-
-    PostgreSQL: ``pg_class.reltuples`` (-1 before the first ANALYZE);
-    MySQL/MariaDB: ``information_schema.TABLES.TABLE_ROWS``; SQLite keeps no
-    such figure, so the id span (``MAX(id) - MIN(id) + 1``, two index
-    lookups) stands in for it, an upper bound.
-    """
-    connection = connections[using]
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table])
-        elif connection.vendor == "mysql":
-            cursor.execute(
-                "SELECT TABLE_ROWS FROM information_schema.TABLES"
-                " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                [table],
-            )
-        else:
-            qn = connection.ops.quote_name
-            cursor.execute(f"SELECT MAX({qn('id')}) - MIN({qn('id')}) + 1 FROM {qn(table)}")
-        row = cursor.fetchone()
-    if not row or row[0] is None or row[0] < 0:
-        return None
-    return int(row[0])
-
-
-def planner_estimate(queryset):
-    """The query planner's row estimate for ``queryset`` (PostgreSQL), else None."""
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
-    try:
-        plan = queryset.order_by().values("pk").explain(format="json")
-    except DatabaseError:
-        return None
-    try:
-        return int(json.loads(plan)[0]["Plan"]["Plan Rows"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-
+    return Count(at_least=limit, estimate=planner_estimate(queryset.values("pk")))
 
 
 # --- overview ----------------------------------------------------------------
@@ -338,3 +295,106 @@ def status_counts_since(since):
 def task_by_id(task_id):
     """The stored result of ``task_id`` (every column), or None."""
     return TaskResult.objects.filter(task_id=task_id).first()
+
+
+def task_statuses(task_ids):
+    """``{task_id: (status, task_name)}`` for the ids that have a stored row: one query."""
+    rows = TaskResult.objects.filter(task_id__in=list(task_ids)).values_list("task_id", "status", "task_name")
+    return {task_id: (status, name) for task_id, status, name in rows}
+
+
+def runs_with_same_arguments(task):
+    """Other runs of ``task``'s task name with the same args and kwargs, newest first.
+
+    Looks through the latest ``SAME_ARGS_SCAN`` runs of the name only (an
+    index range on ``task_name, date_done``), so a task run millions of
+    times costs the same as one run a few times. Returns ``(runs, scanned_all)``.
+    """
+    if not task.task_name or task.task_args is None:
+        return [], True
+    shown, scan = dashboard_setting("SAME_ARGS_SHOWN"), dashboard_setting("SAME_ARGS_SCAN")
+    same_name = task_rows().filter(task_name=task.task_name)
+    # The date_done of the scan-th latest run bounds the range to read.
+    boundary = list(same_name.order_by("-date_done", "-id").values_list("date_done", flat=True)[scan - 1 : scan])
+    runs = same_name.filter(task_args=task.task_args, task_kwargs=task.task_kwargs).exclude(pk=task.pk)
+    if boundary:
+        runs = runs.filter(date_done__gte=boundary[0])
+    return list(runs.order_by("-date_done", "-id")[:shown]), not boundary
+
+
+def group_of_task(task, meta=None):
+    """The stored group ``task`` was sent in, or None.
+
+    Celery does not store a task's group id on its row, so the group is
+    found by its member list: among the groups saved within
+    ``GROUP_LOOKUP_WINDOW`` of the task's creation (an index range on the
+    groups' ``date_created``), the one whose stored result names the task. A ``group_id`` in the
+    task's meta, when a sender put one there, is used directly.
+    """
+    group_id = (meta or {}).get("group_id") if isinstance(meta, dict) else None
+    if isinstance(group_id, str) and group_id:
+        return GroupResult.objects.filter(group_id=group_id).first()
+    if task.date_created is None:
+        return None
+    window = dt.timedelta(seconds=dashboard_setting("GROUP_LOOKUP_WINDOW"))
+    return (
+        GroupResult.objects.filter(
+            date_created__gte=task.date_created - window,
+            date_created__lte=task.date_created + window,
+            result__contains=task.task_id,
+        )
+        .order_by("-date_created")
+        .first()
+    )
+
+
+# --- groups ------------------------------------------------------------------
+
+GROUP_LIST_FIELDS = ("id", "group_id", "date_created", "date_done")
+
+
+def group_rows():
+    """All group results, without their (possibly long) member lists."""
+    return GroupResult.objects.only(*GROUP_LIST_FIELDS)
+
+
+def group_by_id(group_id):
+    return GroupResult.objects.filter(group_id=group_id).first()
+
+
+def group_members(task_ids):
+    """The member tasks' rows (list columns), in the group's order; missing ids are None.
+
+    One query (``task_id IN (...)`` on the unique index), at most
+    ``GROUP_MEMBERS_SHOWN`` members.
+    """
+    rows = {row.task_id: row for row in task_rows().filter(task_id__in=list(task_ids))}
+    return [(task_id, rows.get(task_id)) for task_id in task_ids]
+
+
+BREAKDOWN_CHUNK = 1000
+
+
+def status_breakdown(task_ids):
+    """``{status: count}`` over a group's members; missing rows count as PENDING.
+
+    One grouped query per thousand members (``task_id IN (...)`` on the
+    unique index), so a large group stays within every database's limit on
+    query parameters.
+    """
+    task_ids = list(dict.fromkeys(task_ids))
+    counts = {}
+    for start in range(0, len(task_ids), BREAKDOWN_CHUNK):
+        rows = (
+            TaskResult.objects.filter(task_id__in=task_ids[start : start + BREAKDOWN_CHUNK])
+            .order_by()
+            .values("status")
+            .annotate(n=Count_("pk"))
+            .values_list("status", "n")
+        )
+        for status, n in rows:
+            counts[status] = counts.get(status, 0) + n
+    missing = len(task_ids) - sum(counts.values())
+    if missing > 0:
+        counts[states.PENDING] = counts.get(states.PENDING, 0) + missing
+    return counts

@@ -1,7 +1,11 @@
-"""The dashboard's pages, mounted under ``/dashboard/`` by the project."""
+"""The dashboard's pages, mounted under ``/dashboard/`` by the project.
+
+Task and group ids may hold any character Celery allows (a slash too), so
+they come last in their paths.
+"""
 from django.urls import path
 
-from .views import overview, tasks
+from .views import groups, overview, tasks
 
 app_name = "dashboard"
 
@@ -10,5 +14,8 @@ urlpatterns = [
     path("overview/counts/", overview.StatusCountsView.as_view(), name="overview-counts"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("count/tasks/", tasks.TaskCountView.as_view(), name="task-count"),
+    path("same-args/<path:task_id>/", tasks.SameArgumentsView.as_view(), name="task-same-args"),
     path("tasks/<path:task_id>/", tasks.TaskDetailView.as_view(), name="task"),
+    path("groups/", groups.GroupListView.as_view(), name="groups"),
+    path("groups/<path:group_id>/", groups.GroupDetailView.as_view(), name="group"),
 ]

@@ -36,3 +36,12 @@ def datetime_cell(value):
 @register.filter
 def short_id(value):
     return formatting.short_id(value)
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]``, or None: dictionary look-ups with a variable key."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

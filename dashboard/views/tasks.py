@@ -1,7 +1,10 @@
 """The task pages: the list, its count, one task's detail."""
+from celery import states
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext_lazy as _
 
-from .. import selectors
+from .. import decoding, formatting, selectors, tracebacks
+from ..conf import dashboard_setting
 from ..filters import TaskFilter
 from ..tables import TaskTable
 from .base import DashboardView
@@ -42,11 +45,16 @@ class TaskCountView(DashboardView):
 
 
 class TaskDetailView(DashboardView):
-    """``/dashboard/tasks/<task_id>/``: everything stored about one task."""
+    """``/dashboard/tasks/<task_id>/``: everything stored about one task.
+
+    ``?full=<part>`` (args, kwargs, result, traceback, meta) answers the
+    whole stored text of one part, as plain text, for parts too long to show.
+    """
 
     section = "tasks"
     template_name = "dashboard/tasks/detail.html"
     not_found_template_name = "dashboard/tasks/not_found.html"
+    full_text_parts = ("task_args", "task_kwargs", "result", "traceback", "meta")
 
     def get(self, request, task_id, *args, **kwargs):
         task = selectors.task_by_id(task_id)
@@ -55,5 +63,57 @@ class TaskDetailView(DashboardView):
             return self.response_class(
                 request=request, template=[self.not_found_template_name], context=context, status=404
             )
-        context = self.get_context_data(task=task)
-        return self.render_to_response(context)
+        part = request.GET.get("full")
+        if part is not None:
+            if part not in self.full_text_parts:
+                return HttpResponseBadRequest(
+                    f"full= takes one of: {', '.join(self.full_text_parts)}", content_type="text/plain"
+                )
+            return HttpResponse(getattr(task, part) or "", content_type="text/plain; charset=utf-8")
+        return self.render_to_response(self.get_context_data(**self.inspect(task)))
+
+    def inspect(self, task):
+        """What the page shows about ``task``, decoded for reading."""
+        limit = dashboard_setting("DETAIL_TEXT_LIMIT")
+        encoding = (task.content_type, task.content_encoding)
+        meta_value, meta_note = decoding.decode_stored(task.meta, *encoding)
+        meta = meta_value if isinstance(meta_value, dict) else {}
+        children = [ref for ref in map(decoding.parse_result_tuple, meta.get("children") or []) if ref]
+        child_ids = decoding.task_ids_in(children)[: dashboard_setting("GROUP_MEMBERS_SHOWN")]
+        extra_meta = {key: value for key, value in meta.items() if key != "children"}
+        return {
+            "task": task,
+            "runtime": formatting.runtime(task),
+            "queue_wait": formatting.queue_wait(task),
+            "ready": task.status in states.READY_STATES,
+            "args": decoding.show_arguments(task.task_args, *encoding, limit),
+            "kwargs": decoding.show_arguments(task.task_kwargs, *encoding, limit),
+            "result": decoding.show_value(task.result, *encoding, limit),
+            "traceback": tracebacks.parse(task.traceback) if task.traceback else None,
+            "traceback_cut": bool(task.traceback) and len(task.traceback) > limit,
+            "text_limit": limit,
+            "children": children,
+            "child_statuses": selectors.task_statuses(child_ids) if child_ids else {},
+            "meta_extra": decoding.pretty(extra_meta) if extra_meta else "",
+            "meta_note": meta_note,
+            "group": selectors.group_of_task(task, meta),
+        }
+
+
+class SameArgumentsView(DashboardView):
+    """Other runs of a task's name with the same arguments: loaded after the detail page."""
+
+    section = "tasks"
+    template_name = "dashboard/tasks/same_args_page.html"
+    partial_template_name = "dashboard/partials/same_args.html"
+    partial_target = "same-args"
+
+    def get(self, request, task_id, *args, **kwargs):
+        task = selectors.task_by_id(task_id)
+        if task is None:
+            raise Http404("No such task")
+        runs, scanned_all = selectors.runs_with_same_arguments(task)
+        return self.render_to_response(
+            self.get_context_data(task=task, runs=runs, scanned_all=scanned_all,
+                                  scan=dashboard_setting("SAME_ARGS_SCAN"))
+        )
