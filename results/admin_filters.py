@@ -16,7 +16,7 @@ RECENT_WINDOW = 10_000
 
 
 def recent_distinct_values(model, fields, using="default", window=None, order_by="date_done"):
-    """``{field: set of values}`` among the ``window`` rows most recent by ``order_by``.
+    """``{field: set of values}`` among the ``window`` (default ``RECENT_WINDOW``) rows most recent by ``order_by``.
 
     One query: the window is read once, through the index on
     ``order_by``, and each column's distinct values are computed from it.

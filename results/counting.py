@@ -108,8 +108,8 @@ def fast_count(queryset, threshold=ESTIMATE_THRESHOLD, limit=BOUNDED_COUNT_LIMIT
 class EstimatedCountPaginator(Paginator):
     """A paginator whose count comes from ``fast_count`` for querysets.
 
-    Pages past the real end of an estimated list are empty (``EmptyPage``);
-    everything else behaves as Django's ``Paginator``.
+    When the count is an overestimate, the pages past the real end of the
+    list come back empty; everything else behaves as Django's ``Paginator``.
     """
 
     threshold = ESTIMATE_THRESHOLD
