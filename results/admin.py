@@ -14,6 +14,7 @@ import json
 
 from celery import current_app as celery_app
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.db.models import Q
@@ -27,8 +28,22 @@ from .models import ChordCounter, GroupResult, TaskResult
 WIDE = ("extrapretty", "wide")
 
 
-class DeferringChangeList(ChangeList):
-    """A changelist that leaves the model admin's ``list_deferred_fields`` unread."""
+class ResultsChangeList(ChangeList):
+    """Django's changelist, leaving ``list_deferred_fields`` unread and bad parameters refused.
+
+    A parameter Django cannot turn into a query (a NUL character, which
+    PostgreSQL rejects; a date hierarchy year past 9998) is an incorrect
+    lookup, which the admin answers with its "invalid parameters" redirect,
+    not a server error.
+    """
+
+    def get_filters(self, request):
+        if any("\x00" in value for _key, values in request.GET.lists() for value in values):
+            raise IncorrectLookupParameters("A parameter holds a NUL character.")
+        try:
+            return super().get_filters(request)
+        except ValueError as error:
+            raise IncorrectLookupParameters(error) from error
 
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
@@ -54,7 +69,7 @@ class LargeTableAdmin(admin.ModelAdmin):
     list_deferred_fields = ()
 
     def get_changelist(self, request, **kwargs):
-        return DeferringChangeList
+        return ResultsChangeList
 
     def exact_search(self, term):
         """The condition a plain search term is looked up with."""

@@ -64,7 +64,7 @@ def bounded_date_hierarchy(cl):
     def link(filters):
         return cl.get_query_string(filters, [f"{field}__"])
 
-    if not (year or month or day):
+    if year is None:  # a month or day alone narrows the rows, not the level
         first = queryset.order_by(field).values_list(field, flat=True).first()
         if first is None:
             return {"show": True, "back": None, "choices": []}

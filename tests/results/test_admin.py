@@ -435,3 +435,31 @@ class TestChangelistQueries:
             response = admin_client.get(GROUPS_URL)
         assert response.status_code == 200 and len(response.context["cl"].result_list) == 100
         assert not [q for q in captured.captured_queries if "DISTINCT" in q["sql"].upper()]
+
+
+class TestBadParameters:
+    """Parameters the admin cannot query with are refused with its "invalid parameters" redirect."""
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"date_done__year": "9999"},
+            {"date_done__year": "0"},
+            {"date_done__month": "abc"},
+            {"q": "a\x00b"},
+            {"q": "args:a\x00b"},
+            {"task_name": "a\x00b"},
+        ],
+    )
+    def test_refused(self, admin_client, params):
+        make_task()
+        response = admin_client.get(TASKS_URL, params)
+        assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+    @pytest.mark.parametrize(
+        "params",
+        [{"date_done__month": "3"}, {"date_done__day": "2"}, {"status": "x" * 500}, {"q": "x" * 5000}, {"p": "999999"}],
+    )
+    def test_odd_but_valid(self, admin_client, params):
+        make_task()
+        assert admin_client.get(TASKS_URL, params).status_code == 200
