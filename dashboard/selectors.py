@@ -193,24 +193,34 @@ class KeysetPage:
         return self.previous_cursor is not None
 
 
-def keyset_page(queryset, cursor, per_page, descending=True):
-    """The page of ``queryset`` (ordered by ``date_done, id``) at ``cursor``.
+def keyset_query(queryset, cursor, per_page, descending=True):
+    """The one query a cursor page reads: ``per_page + 1`` rows past ``cursor``.
 
-    One query, ``LIMIT per_page + 1``, that starts at the cursor through the
-    ``(…, date_done, id)`` indexes: its cost does not depend on how deep the
-    page is. ``cursor`` None is the first page.
+    It starts at the cursor through the ``(…, date_done, id)`` indexes, so
+    its cost does not depend on how deep the page is.
     """
     forward = cursor is None or cursor.direction == "after"
     newest_first = descending == forward
     order = ("-date_done", "-id") if newest_first else ("date_done", "id")
     if cursor is not None:
-        # Rows strictly past the cursor in the direction we read.
+        # Rows strictly past the cursor in the direction we read. The
+        # inclusive bound on date_done alone is what the index range starts
+        # from; the OR only sorts out rows sharing the cursor's date_done.
         if newest_first:
-            past = Q(date_done__lt=cursor.date_done) | Q(date_done=cursor.date_done, id__lt=cursor.pk)
+            queryset = queryset.filter(
+                Q(date_done__lte=cursor.date_done), Q(date_done__lt=cursor.date_done) | Q(id__lt=cursor.pk)
+            )
         else:
-            past = Q(date_done__gt=cursor.date_done) | Q(date_done=cursor.date_done, id__gt=cursor.pk)
-        queryset = queryset.filter(past)
-    rows = list(queryset.order_by(*order)[: per_page + 1])
+            queryset = queryset.filter(
+                Q(date_done__gte=cursor.date_done), Q(date_done__gt=cursor.date_done) | Q(id__gt=cursor.pk)
+            )
+    return queryset.order_by(*order)[: per_page + 1]
+
+
+def keyset_page(queryset, cursor, per_page, descending=True):
+    """The page of ``queryset`` (ordered by ``date_done, id``) at ``cursor``; None is the first page."""
+    forward = cursor is None or cursor.direction == "after"
+    rows = list(keyset_query(queryset, cursor, per_page, descending))
     more = len(rows) > per_page
     rows = rows[:per_page]
     if not forward:

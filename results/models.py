@@ -120,6 +120,18 @@ class TaskResult(models.Model):
             models.Index(fields=["date_created"], name="results_task_created_idx"),
             models.Index(fields=["date_done"], name="results_task_done_idx"),
             models.Index(fields=["periodic_task_name"], name="results_task_periodic_idx"),
+            # The dashboard's lists: each filter, then the default order
+            # (newest first, id as tie-breaker), so a filtered page is one
+            # index range read in order, at any depth of cursor paging.
+            # (Unfiltered, the date_done index above serves that order.)
+            models.Index(fields=["status", "date_done", "id"], name="results_task_status_done_idx"),
+            models.Index(fields=["worker", "date_done", "id"], name="results_task_worker_done_idx"),
+            models.Index(fields=["worker", "status", "date_done", "id"], name="results_task_wrk_st_done_idx"),
+            models.Index(fields=["task_name", "date_done", "id"], name="results_task_name_done_idx"),
+            models.Index(fields=["periodic_task_name", "date_done", "id"], name="results_task_periodic_done_idx"),
+            # Task id prefix search (LIKE 'abc%') under any PostgreSQL
+            # collation; elsewhere a plain index on task_id.
+            models.Index(fields=["task_id"], name="results_task_id_prefix_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def as_dict(self):
