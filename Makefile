@@ -1,4 +1,4 @@
-# Two commands: `make run` (install, migrate, serve) and `make test`.
+# Two commands: `make run` (install, migrate, serve the live demo) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,10 +21,12 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# Migrate the database, then run workers, beat, a demo task sender and the
+# web server until Ctrl-C (see demo/management/commands/rundemo.py).
 run: install
 	$(BIN)/python manage.py migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/python manage.py runserver $(ADDR)
+	$(BIN)/python manage.py rundemo --addr $(ADDR)
 
 test: install-test
 	$(BIN)/python tests/run_matrix.py $(ARGS)

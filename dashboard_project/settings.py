@@ -118,7 +118,7 @@ DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": env_bool("ALLOW_EDITS", False)}
 
 # --- Celery ----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for folder in ("out", "processed"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
@@ -126,6 +126,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "results.backends:DatabaseBackend")
@@ -133,3 +134,13 @@ CELERY_RESULT_EXTENDED = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_RESULT_EXPIRES = int(os.environ.get("CELERY_RESULT_EXPIRES", 7 * 24 * 3600))
 CELERY_TIMEZONE = TIME_ZONE
+# Celery beat, which ``make run`` starts: the demo shop's periodic tasks. The
+# header names the schedule entry in the results (``periodic_task_name``).
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": every, "args": args, "options": {"headers": {"periodic_task_name": name}}}
+    for name, task, every, args in (
+        ("sync-inventory", "shop.tasks.sync_inventory", 30.0, ("AMS-1",)),
+        ("cleanup-sessions", "maintenance.tasks.cleanup_sessions", 60.0, ()),
+    )
+}
