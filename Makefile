@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test install install-test
+.PHONY: run test install install-test bench-backend
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,14 @@ run: install
 
 test: install-test
 	$(BIN)/python tests/run_matrix.py $(ARGS)
+
+# Benchmarks run in a virtualenv of their own: the reference app they are
+# compared with (django-celery-results) is never installed in .venv.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements.txt bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -r bench/requirements.txt
+	touch $@
+
+bench-backend: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/backend.py

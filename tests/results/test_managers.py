@@ -216,17 +216,17 @@ class TestTransactionRetry:
 
     def test_store_result_retries_a_database_error(self, monkeypatch):
         """The first upsert fails inside the database; the retry stores the row."""
-        real_bulk_create = TaskResult.objects.get_queryset().__class__.bulk_create
+        real_insert = TaskResult.objects.get_queryset().__class__._insert
         attempts = []
 
-        def flaky_bulk_create(queryset, objs, **kwargs):
+        def flaky_insert(queryset, objs, *args, **kwargs):
             attempts.append(1)
             if len(attempts) == 1:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT * FROM no_such_table")
-            return real_bulk_create(queryset, objs, **kwargs)
+            return real_insert(queryset, objs, *args, **kwargs)
 
-        monkeypatch.setattr(TaskResult.objects.get_queryset().__class__, "bulk_create", flaky_bulk_create)
+        monkeypatch.setattr(TaskResult.objects.get_queryset().__class__, "_insert", flaky_insert)
         store("t1")
         assert len(attempts) == 2
         assert TaskResult.objects.filter(task_id="t1").exists()
@@ -367,3 +367,41 @@ def test_store_result_is_an_insert_on_conflict_on_postgresql():
     with CaptureQueriesContext(connection) as queries:
         store("t1")
     assert "ON CONFLICT" in queries[-1]["sql"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+class TestAsynchronousCommitOfTransientStates:
+    """STARTED and RETRY skip the wait for the disk on PostgreSQL; ready states never do."""
+
+    @staticmethod
+    def statements(status):
+        with CaptureQueriesContext(connection) as queries:
+            store("t1", status=status)
+        return [q["sql"] for q in queries]
+
+    @pytest.mark.parametrize("status", [states.STARTED, states.RETRY])
+    def test_transient_states_commit_asynchronously(self, status):
+        statements = self.statements(status)
+        assert any("synchronous_commit TO OFF" in sql for sql in statements)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT status FROM results_taskresult WHERE task_id = 't1'")
+                assert cursor.fetchone() == (status,), "visible to other sessions at once"
+        finally:
+            other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",), "only that transaction was asynchronous"
+
+    @pytest.mark.parametrize("status", [states.SUCCESS, states.FAILURE, states.REVOKED, "PROGRESS"])
+    def test_other_states_wait_for_the_disk(self, status):
+        statements = self.statements(status)
+        assert not any("synchronous_commit" in sql for sql in statements)
+        assert len(statements) == 1
+
+    def test_never_inside_the_callers_transaction(self):
+        with transaction.atomic():
+            statements = self.statements(states.STARTED)
+        assert not any("synchronous_commit" in sql for sql in statements)
