@@ -110,7 +110,7 @@ def _show_repr(text):
         else:
             shown = pretty(list(value) if isinstance(value, tuple) else value)
             if shown is not None:
-                return Shown(text=shown, pretty=True, value=value, decoded=True, note="From the task's argument repr.")
+                return Shown(text=shown, pretty=True, value=value, decoded=True)
     note = "Stored as the sender's repr (argsrepr), shown as is."
     if truncated:
         note = (

@@ -31,6 +31,7 @@ class ListOptionsForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["refresh"] = self.fields.pop("refresh")  # after the filters
         intervals = dashboard_setting("REFRESH_INTERVALS")
         self.fields["refresh"].choices = [("", _("off"))] + [
             (str(seconds), _("every %(s)s s") % {"s": seconds}) for seconds in intervals

@@ -304,7 +304,7 @@ def status_counts_since(since):
 
 def task_by_id(task_id):
     """The stored result of ``task_id`` (every column), or None."""
-    return TaskResult.objects.filter(task_id=task_id).first()
+    return next(iter(TaskResult.objects.filter(task_id=task_id).order_by()[:1]), None)
 
 
 def task_statuses(task_ids):
@@ -369,7 +369,8 @@ def group_rows():
 
 
 def group_by_id(group_id):
-    return GroupResult.objects.filter(group_id=group_id).first()
+    """The stored group ``group_id`` (every column), or None."""
+    return next(iter(GroupResult.objects.filter(group_id=group_id).order_by()[:1]), None)
 
 
 def group_members(task_ids):

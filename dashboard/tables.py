@@ -48,7 +48,7 @@ def id_cell(value, url):
     """A short id linking to its page, the full id on hover, and a copy button."""
     return format_html(
         '<a class="id" href="{}" title="{}">{}</a>'
-        ' <button type="button" class="copy" data-copy="{}" title="{}" hidden>⧉</button>',
+        ' <button type="button" class="copy" data-copy="{}" title="{}" hidden>copy</button>',
         url,
         value,
         formatting.short_id(value),

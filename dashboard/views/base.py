@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
+from django.utils.cache import patch_vary_headers
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -43,7 +44,18 @@ class DashboardView(ResultsViewerRequiredMixin, TemplateView):
 
     def is_partial_request(self):
         htmx = getattr(self.request, "htmx", None)
-        return bool(htmx) and self.partial_template_name is not None and htmx.target == self.partial_target
+        return (
+            bool(htmx)
+            and self.partial_template_name is not None
+            and htmx.target == self.partial_target
+            and not htmx.history_restore_request
+        )
+
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        # The same URL answers a whole page or a fragment: caches must keep them apart.
+        patch_vary_headers(response, ("HX-Request", "HX-Target"))
+        return response
 
     def get_template_names(self):
         if self.is_partial_request():

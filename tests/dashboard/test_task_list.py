@@ -287,3 +287,35 @@ def test_refresh_interval_makes_the_table_poll_while_visible(client_viewer, db):
     html = client_viewer.get(URL + "?refresh=5").content.decode()
     assert "every 5s [document.visibilityState === &#x27;visible&#x27;]" in html or "every 5s [document.visibilityState === 'visible']" in html
     assert "hx-trigger=\"every" not in client_viewer.get(URL).content.decode()
+
+
+def test_fragments_and_pages_are_kept_apart_by_caches(client_viewer, db):
+    response = client_viewer.get(URL, headers=HTMX)
+    assert "HX-Request" in response["Vary"] and "HX-Target" in response["Vary"]
+
+
+def test_a_history_restore_gets_the_whole_page(client_viewer, db):
+    response = client_viewer.get(URL + "?status=FAILURE", headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert b"<html" in response.content
+
+
+def test_the_table_can_gain_a_selection_column(rf, viewer, make_task):
+    """A subclass adds a checkbox column (as operator actions will); rows render it escaped."""
+    import django_tables2 as tables
+
+    from dashboard import selectors
+    from dashboard.tables import TaskTable
+
+    class SelectableTaskTable(TaskTable):
+        select = tables.CheckBoxColumn(accessor="task_id")
+
+        class Meta(TaskTable.Meta):
+            sequence = ("select", "...")
+
+    task = make_task(task_id='"><b>x</b>')
+    table = SelectableTaskTable(selectors.task_rows())
+    table.paginate(per_page=10)
+    html = table.render_rows()
+    assert 'type="checkbox"' in html and "&quot;&gt;&lt;b&gt;x&lt;/b&gt;" in html
+    assert "<b>x</b>" not in html
+    assert html.index('type="checkbox"') < html.index(task.task_name)
