@@ -8,7 +8,7 @@ elsewhere), reusing rows already there, then measures in-process (Django's
 test client, logged in, DEBUG off) the server-side time of the dashboard's
 pages: the task list unfiltered, by status, by worker, by status and
 worker, by task id prefix, a page half a million rows deep (cursor), a
-page sorted by task name (offset pages), and one task's detail page. Next to
+page sorted by task name (offset pages), one task's detail page, a group's page, the overview and the counts that load after the pages. Next to
 each page it prints, from the same run, the time of the page's main query
 alone and of all the SQL the page runs, executed bare through the database
 cursor, and the ratio page / main query. With ``--plans`` (default on
@@ -21,6 +21,7 @@ back by whole multiples of the seeded span), which takes seconds, not
 minutes.
 """
 import argparse
+import datetime as dt
 import os
 import random
 import statistics
@@ -165,7 +166,7 @@ def main():
         client.force_login(bench_user())
         print(f"\n{total:,} task rows; {args.requests} timed requests per page after {args.warmup} warm-up\n")
         header = (
-            f"{'page':<22} {'p50 ms':>7} {'p95 ms':>7} {'main SQL':>9} {'all SQL':>8} {'queries':>7}"
+            f"{'page':<24} {'p50 ms':>7} {'p95 ms':>7} {'main SQL':>9} {'all SQL':>8} {'queries':>7}"
             f" {'page/main':>9} {'page/all':>8}  url"
         )
         print(header)
@@ -184,7 +185,7 @@ def main():
             main50, all50 = statistics.median(main_sql), statistics.median(all_sql)
             results.append((name, p50))
             print(
-                f"{name:<22} {p50:7.2f} {p95:7.2f} {main50:9.2f} {all50:8.2f} {len(captured.captured_queries):7d}"
+                f"{name:<24} {p50:7.2f} {p95:7.2f} {main50:9.2f} {all50:8.2f} {len(captured.captured_queries):7d}"
                 f" {p50 / main50:8.1f}x {p50 / all50:7.1f}x  {url[:70]}"
             )
         worst = max(p50 for _, p50 in results)
@@ -209,10 +210,12 @@ def build_cases():
     from dashboard.conf import dashboard_setting
     from dashboard.filters import TaskFilter
     from results.counting import estimated_table_rows
-    from results.models import TaskResult
+    from results.models import GroupResult, TaskResult
 
-    per_page = dashboard_setting("PER_PAGE")
+    per_page, limit = dashboard_setting("PER_PAGE"), dashboard_setting("COUNT_LIMIT")
     base = reverse("dashboard:tasks")
+    newest = TaskResult.objects.order_by("-date_done").values_list("date_done", flat=True)[0]
+    group = GroupResult.objects.order_by("-date_done").first()
     worker = TaskResult.objects.order_by("-date_done").values_list("worker", flat=True).exclude(worker=None)[0]
     failed = TaskResult.objects.filter(status="FAILURE").order_by("-date_done").first()
     prefix = failed.task_id[:3]  # matches about 1 row in 4,000: a full page of them
@@ -237,6 +240,15 @@ def build_cases():
         ("list deep (cursor)", f"{base}?cursor={deep_cursor.encode()}", keyset("", deep_cursor)),
         ("list sorted p.50", f"{base}?sort=task_name&page=50", page_50),
         ("task detail", reverse("dashboard:task", args=[failed.task_id]), TaskResult.objects.filter(task_id=failed.task_id)),
+        # What loads after the pages: bounded counts.
+        ("count status (after)", f"{reverse('dashboard:task-count')}?status=FAILURE",
+         TaskResult.objects.filter(status="FAILURE").order_by().values("pk")[: limit + 1]),
+        ("overview counts (after)", reverse("dashboard:overview-counts"),
+         TaskResult.objects.filter(date_done__gte=newest - dt.timedelta(days=1)).order_by().values("pk")[: limit + 1]),
+        ("overview", reverse("dashboard:overview"),
+         TaskResult.objects.filter(status="FAILURE").order_by("-date_done", "-id")[:10]),
+        ("group detail", reverse("dashboard:group", args=[group.group_id]),
+         GroupResult.objects.filter(group_id=group.group_id)),
     ]
 
 
