@@ -293,6 +293,8 @@ class DatabaseBackend(BaseDictBackend):
             rows.update((row.task_id, row) for row in self.TaskModel._default_manager.using(db).filter(task_id__in=batch))
         values = []
         for task_id in ids:
+            if task_id not in rows:
+                raise ChordError(f"Dependency {task_id} has no stored result (forgotten or expired?)")
             meta = self._meta_from_row(rows[task_id])
             if meta["status"] in states.PROPAGATE_STATES:
                 raise ChordError(f"Dependency {task_id} raised {meta['result']!r}")

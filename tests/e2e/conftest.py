@@ -1,7 +1,7 @@
 """Real Celery workers for the end-to-end tests.
 
-A worker is a ``celery worker`` subprocess (prefork pool) on Redis database
-1 when Redis answers, else on the filesystem transport in a temporary
+A worker is a ``celery worker`` subprocess (prefork pool) on Redis (database
+1, or ``TEST_REDIS_URL``) when it answers, else on the filesystem transport in a temporary
 folder. It writes results into the very database this test session uses
 (pytest-django's test database, handed over as ``DATABASE_URL``), and
 consumes only queues named after this session, so parallel runs never take
@@ -25,9 +25,9 @@ from django.db import connection
 from . import celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/1"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 START_TIMEOUT = 60
-STOP_TIMEOUT = 15
+STOP_TIMEOUT = 10
 
 def redis_unreachable():
     """Why Redis database 1 cannot be used, or None when it can."""
@@ -93,18 +93,25 @@ class Worker:
         self.stop()
         pytest.fail(f"celery worker not ready after {START_TIMEOUT}s:\n{self.log_tail()}")
 
+    def terminate(self):
+        """Ask for a warm shutdown, without waiting for it."""
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
     def stop(self):
         """Warm shutdown; whatever is left of the process group after that is killed."""
         if self.process is None:
             return
+        self.terminate()
         process, self.process = self.process, None
         try:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    pass
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
             os.killpg(process.pid, signal.SIGKILL)  # pool children left behind, if any
         except ProcessLookupError:
             pass
@@ -166,6 +173,8 @@ def start_worker(broker, django_db_setup, django_db_blocker, tmp_path_factory):
     try:
         yield start
     finally:
+        for worker in workers.values():
+            worker.terminate()  # all shut down at once
         for worker in workers.values():
             worker.stop()
 

@@ -1,4 +1,5 @@
 """CacheBackend over Django's local-memory cache and, when reachable, Redis (database 1)."""
+import os
 import time
 import uuid
 
@@ -11,7 +12,7 @@ from results.backends import CacheBackend
 
 from .conftest import make_request
 
-REDIS_URL = "redis://127.0.0.1:6379/1"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
 def redis_unreachable():
