@@ -19,9 +19,12 @@ def configure(app, broker_url, queue, broker_dir=None):
     """Point ``app`` at the test broker and the test session's own queue."""
     options = {"polling_interval": 0.1}
     if broker_url.startswith("filesystem://"):
-        folder = os.path.join(broker_dir, "messages")
+        folder, control = os.path.join(broker_dir, "messages"), os.path.join(broker_dir, "control")
         os.makedirs(folder, exist_ok=True)
-        options.update(data_folder_in=folder, data_folder_out=folder, store_processed=False)
+        os.makedirs(control, exist_ok=True)
+        options.update(
+            data_folder_in=folder, data_folder_out=folder, control_folder=control, store_processed=False
+        )
     else:
         options["visibility_timeout"] = 3600
     app.conf.update(
