@@ -8,6 +8,7 @@ give up, hidden secrets, slow STARTED reports, an expired (REVOKED) task,
 a group and chords counting down. ``trickle`` then keeps picking
 scenarios at random, weighted to look like everyday traffic.
 """
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from celery import chord, group
 
 from . import tasks
+
+logger = logging.getLogger(__name__)
 
 EVENTS = ("checkout_completed", "product_viewed", "cart_updated", "signed_in")
 NAMES = ("ana", "ben", "chloe", "dmitri", "emma", "farid", "grace", "hugo")
@@ -179,13 +182,22 @@ def send_burst(rng, report=None):
 
 
 def trickle(rng, interval, report=None, should_stop=lambda: False):
-    """Send one weighted-random scenario every ``interval`` seconds until ``should_stop()``."""
+    """Send one weighted-random scenario every ``interval`` seconds until ``should_stop()``.
+
+    A scenario that fails to send is logged and the trickle goes on: the
+    demo should not stop over one lost message.
+    """
     scenarios = [scenario for scenario, _, _ in SCENARIOS]
     weights = [weight for _, _, weight in SCENARIOS]
     while not should_stop():
-        sent = rng.choices(scenarios, weights=weights)[0](rng)
-        if report:
-            report(sent)
+        scenario = rng.choices(scenarios, weights=weights)[0]
+        try:
+            sent = scenario(rng)
+        except Exception:  # a broker or database hiccup: the next round tries again
+            logger.exception("Could not send the %s scenario", scenario.__name__)
+        else:
+            if report:
+                report(sent)
         resume = time.monotonic() + interval * rng.uniform(0.5, 1.5)
         while time.monotonic() < resume and not should_stop():
             time.sleep(min(0.2, max(resume - time.monotonic(), 0)))

@@ -72,3 +72,19 @@ def test_trickle_stops_when_asked(sent):
     rounds = []
     mix.trickle(random.Random(6), 0.01, report=rounds.append, should_stop=lambda: len(rounds) >= 5)
     assert len(rounds) == 5 and len(sent) >= 5
+
+
+def test_trickle_goes_on_after_a_failed_send(sent, monkeypatch, caplog):
+    calls = []
+
+    def flaky(rng):
+        calls.append(rng)
+        if len(calls) == 1:
+            raise OSError("broker folder is gone")
+        return mix.Sent(1, "something")
+
+    monkeypatch.setattr(mix, "SCENARIOS", ((flaky, 1, 1),))
+    rounds = []
+    mix.trickle(random.Random(7), 0.01, report=rounds.append, should_stop=lambda: len(calls) >= 3)
+    assert len(rounds) == 2
+    assert "Could not send the flaky scenario" in caplog.text
