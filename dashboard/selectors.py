@@ -302,8 +302,15 @@ def status_counts_since(since):
 # --- one task ----------------------------------------------------------------
 
 
+def is_storable_id(value):
+    """Could ``value`` be a stored id? (PostgreSQL rejects NUL characters in any query.)"""
+    return "\x00" not in value
+
+
 def task_by_id(task_id):
     """The stored result of ``task_id`` (every column), or None."""
+    if not is_storable_id(task_id):
+        return None
     return next(iter(TaskResult.objects.filter(task_id=task_id).order_by()[:1]), None)
 
 
@@ -370,6 +377,8 @@ def group_rows():
 
 def group_by_id(group_id):
     """The stored group ``group_id`` (every column), or None."""
+    if not is_storable_id(group_id):
+        return None
     return next(iter(GroupResult.objects.filter(group_id=group_id).order_by()[:1]), None)
 
 

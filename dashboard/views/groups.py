@@ -1,11 +1,12 @@
 """The group pages: the list, and one group with its members' states."""
 from django.utils.translation import gettext as _
+from django_htmx.http import push_url
 
 from .. import decoding, formatting, selectors
 from ..conf import dashboard_setting
 from ..filters import GroupFilter, ListOptionsForm
 from ..tables import GroupTable
-from .base import DashboardView
+from .base import DashboardView, url_with
 from .lists import FilteredListView
 
 
@@ -49,7 +50,10 @@ class GroupDetailView(DashboardView):
         options = ListOptionsForm(request.GET)
         refresh = options.cleaned_data.get("refresh") if options.is_valid() else None
         context = self.get_context_data(group=group, options=options, refresh=refresh, **self.members(group))
-        return self.render_to_response(context, status=200 if options.is_valid() else 400)
+        response = self.render_to_response(context, status=200 if options.is_valid() else 400)
+        if self.is_partial_request() and request.htmx.trigger != self.partial_target:
+            push_url(response, url_with(request))
+        return response
 
     def members(self, group):
         value, note = decoding.decode_stored(group.result, group.content_type, group.content_encoding)

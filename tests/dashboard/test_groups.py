@@ -75,6 +75,7 @@ def test_group_members_partial_and_live_refresh(client_viewer, make_task, make_g
     partial = client_viewer.get(url, headers={"HX-Request": "true", "HX-Target": "group-members"})
     assert b"<html" not in partial.content and b'id="group-members"' in partial.content
     assert b"every 2s" in partial.content
+    assert partial["HX-Push-Url"] == url
     assert client_viewer.get(reverse("dashboard:group", args=[group.group_id]) + "?refresh=3").status_code == 400
 
 

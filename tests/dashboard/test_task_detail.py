@@ -225,3 +225,9 @@ def test_detail_query_count(client_viewer, make_task, make_group, django_assert_
     # session + user + 2 permission queries, the task, its children's states, its group
     with django_assert_max_num_queries(7):
         assert detail(client_viewer, task).status_code == 200
+
+
+def test_nul_character_in_an_id_is_a_404(client_viewer, db):
+    assert client_viewer.get("/dashboard/tasks/a%00b/").status_code == 404
+    assert client_viewer.get("/dashboard/groups/a%00b/").status_code == 404
+    assert client_viewer.get("/dashboard/same-args/a%00b/").status_code == 404

@@ -319,3 +319,17 @@ def test_the_table_can_gain_a_selection_column(rf, viewer, make_task):
     assert 'type="checkbox"' in html and "&quot;&gt;&lt;b&gt;x&lt;/b&gt;" in html
     assert "<b>x</b>" not in html
     assert html.index('type="checkbox"') < html.index(task.task_name)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["date_done_after=0001-01-01T00:00:00", "date_done_before=9999-12-31T23:59:59", "date_done_after=2026-11-25"],
+)
+def test_extreme_but_valid_dates_are_answered(client_viewer, make_task, query):
+    make_task()
+    assert client_viewer.get(f"{URL}?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["q=%00abc", "worker=a%00b", "task_name=%00", "cursor=after.1.%00", "page=%00", "sort=%00"])
+def test_nul_characters_are_refused_politely(client_viewer, db, query):
+    assert client_viewer.get(f"{URL}?{query}").status_code in (200, 400)
