@@ -107,7 +107,18 @@ def _datetime_input():
     return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
 
 
-class TaskFilter(BaseListFilterSet):
+class DoneDateRangeFilterSet(BaseListFilterSet):
+    """``date_done_after`` / ``date_done_before``: a range of the rows' last change."""
+
+    date_done_after = django_filters.DateTimeFilter(
+        label=_("Done after"), field_name="date_done", lookup_expr="gte", widget=_datetime_input()
+    )
+    date_done_before = django_filters.DateTimeFilter(
+        label=_("Done before"), field_name="date_done", lookup_expr="lte", widget=_datetime_input()
+    )
+
+
+class TaskFilter(DoneDateRangeFilterSet):
     """The task list's filters, as query parameters of ``/dashboard/tasks/``."""
 
     q = django_filters.CharFilter(
@@ -132,12 +143,6 @@ class TaskFilter(BaseListFilterSet):
         max_length=TaskResult._meta.get_field("periodic_task_name").max_length,
         widget=DataListInput("periodic_task_name"),
     )
-    date_done_after = django_filters.DateTimeFilter(
-        label=_("Done after"), field_name="date_done", lookup_expr="gte", widget=_datetime_input()
-    )
-    date_done_before = django_filters.DateTimeFilter(
-        label=_("Done before"), field_name="date_done", lookup_expr="lte", widget=_datetime_input()
-    )
 
     class Meta:
         model = TaskResult
@@ -153,7 +158,7 @@ class TaskFilter(BaseListFilterSet):
         return selectors.search_tasks(queryset, value.strip())
 
 
-class GroupFilter(BaseListFilterSet):
+class GroupFilter(DoneDateRangeFilterSet):
     """The group list's filters: a group id or id prefix, and a date range."""
 
     q = django_filters.CharFilter(
@@ -162,12 +167,6 @@ class GroupFilter(BaseListFilterSet):
         lookup_expr="startswith",
         max_length=MAX_SEARCH_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": _("group id or id prefix"), "type": "search"}),
-    )
-    date_done_after = django_filters.DateTimeFilter(
-        label=_("Done after"), field_name="date_done", lookup_expr="gte", widget=_datetime_input()
-    )
-    date_done_before = django_filters.DateTimeFilter(
-        label=_("Done before"), field_name="date_done", lookup_expr="lte", widget=_datetime_input()
     )
 
     class Meta:

@@ -5,37 +5,15 @@ from .. import formatting
 
 register = template.Library()
 
+for _name in ("status_badge", "duration", "local_datetime", "datetime_cell", "short_id"):
+    register.filter(_name, getattr(formatting, _name))
+
 
 @register.filter
 def field_label(form, name):
     """The label of ``form``'s field ``name`` (for error summaries)."""
     field = form.fields.get(name)
     return field.label if field is not None and field.label else name
-
-
-@register.filter
-def status_badge(status):
-    return formatting.status_badge(status)
-
-
-@register.filter
-def duration(delta):
-    return formatting.duration(delta)
-
-
-@register.filter
-def local_datetime(value):
-    return formatting.local_datetime(value)
-
-
-@register.filter
-def datetime_cell(value):
-    return formatting.datetime_cell(value)
-
-
-@register.filter
-def short_id(value):
-    return formatting.short_id(value)
 
 
 @register.filter

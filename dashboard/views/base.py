@@ -6,7 +6,7 @@ from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
 from django.utils.cache import patch_vary_headers
 from django.views.generic import TemplateView
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from ..access import can_view_results
 from ..navigation import SECTIONS
@@ -61,6 +61,23 @@ class DashboardView(ResultsViewerRequiredMixin, TemplateView):
         if self.is_partial_request():
             return [self.partial_template_name]
         return super().get_template_names()
+
+    not_found_template_name = None
+
+    def render_not_found(self, **context):
+        """The page's own 404: says what was not found and offers a search."""
+        return self.response_class(
+            request=self.request,
+            template=[self.not_found_template_name],
+            context=self.get_context_data(**context),
+            status=404,
+        )
+
+    def push_shareable_url(self, response):
+        """After an htmx swap the browser shows this view's shareable URL (live-refresh polls excepted)."""
+        if self.is_partial_request() and self.request.htmx.trigger != self.partial_target:
+            push_url(response, url_with(self.request))
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -1,12 +1,11 @@
 """The group pages: the list, and one group with its members' states."""
 from django.utils.translation import gettext as _
-from django_htmx.http import push_url
 
 from .. import decoding, formatting, selectors
 from ..conf import dashboard_setting
 from ..filters import GroupFilter, ListOptionsForm
 from ..tables import GroupTable
-from .base import DashboardView, url_with
+from .base import DashboardView
 from .lists import FilteredListView
 
 
@@ -41,19 +40,11 @@ class GroupDetailView(DashboardView):
     def get(self, request, group_id, *args, **kwargs):
         group = selectors.group_by_id(group_id)
         if group is None:
-            return self.response_class(
-                request=request,
-                template=[self.not_found_template_name],
-                context=self.get_context_data(group_id=group_id),
-                status=404,
-            )
+            return self.render_not_found(group_id=group_id)
         options = ListOptionsForm(request.GET)
         refresh = options.cleaned_data.get("refresh") if options.is_valid() else None
         context = self.get_context_data(group=group, options=options, refresh=refresh, **self.members(group))
-        response = self.render_to_response(context, status=200 if options.is_valid() else 400)
-        if self.is_partial_request() and request.htmx.trigger != self.partial_target:
-            push_url(response, url_with(request))
-        return response
+        return self.push_shareable_url(self.render_to_response(context, status=200 if options.is_valid() else 400))
 
     def members(self, group):
         value, note = decoding.decode_stored(group.result, group.content_type, group.content_encoding)

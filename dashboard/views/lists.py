@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.utils.translation import gettext as _
-from django_htmx.http import push_url
 from django_tables2 import LazyPaginator
 from django_tables2.rows import BoundRows
 
@@ -79,10 +78,7 @@ class FilteredListView(DashboardView):
             **kwargs,
         )
         status = 400 if (filterset.errors or pager.errors) else 200
-        response = self.render_to_response(context, status=status)
-        if self.is_partial_request() and request.htmx.trigger != self.partial_target:
-            push_url(response, url_with(request))
-        return response
+        return self.push_shareable_url(self.render_to_response(context, status=status))
 
     def paginate(self, table):
         per_page = dashboard_setting("PER_PAGE")

@@ -59,10 +59,7 @@ class TaskDetailView(DashboardView):
     def get(self, request, task_id, *args, **kwargs):
         task = selectors.task_by_id(task_id)
         if task is None:
-            context = self.get_context_data(task_id=task_id)
-            return self.response_class(
-                request=request, template=[self.not_found_template_name], context=context, status=404
-            )
+            return self.render_not_found(task_id=task_id)
         part = request.GET.get("full")
         if part is not None:
             if part not in self.full_text_parts:
