@@ -7,7 +7,7 @@ row; groups are ``GroupResult`` rows; chords count their header down in a
 """
 import binascii
 import json
-import logging
+import time
 from base64 import b64decode, b64encode
 
 from celery import states
@@ -41,6 +41,8 @@ class DatabaseBackend(BaseDictBackend):
     TaskModel = TaskResult
     GroupModel = GroupResult
     subpolling_interval = 0.5
+    #: ``GroupResult.get()`` reads its tasks through ``get_many``.
+    supports_native_join = True
 
     # --- encoding ---------------------------------------------------------
 
@@ -146,6 +148,49 @@ class DatabaseBackend(BaseDictBackend):
             kwargs=task_kwargs,
         )
         return self.meta_from_decoded(meta)
+
+    def get_many(self, task_ids, timeout=None, interval=0.5, no_ack=True, on_message=None,
+                 on_interval=None, max_iterations=None, READY_STATES=states.READY_STATES):
+        """Yield ``(task_id, meta)`` for each task as it becomes ready.
+
+        Each poll reads the ready rows in batches of ids: a group of
+        thousands of tasks costs a few queries per poll, not one per task.
+        Ready metas are cached, as Celery's key-value backends do, so that a
+        failed join can name the task that failed.
+        """
+        interval = 0.5 if interval is None else interval
+        pending = set(task_ids)
+        for task_id in list(pending):
+            cached = self._cache.get(task_id)
+            if cached is not None and cached["status"] in READY_STATES:
+                pending.discard(task_id)
+                yield task_id, cached
+        elapsed, iterations = 0.0, 0
+        while pending:
+            for task_id, meta in self._ready_metas(sorted(pending), READY_STATES):
+                pending.discard(task_id)
+                self._cache[task_id] = meta
+                if on_message is not None:
+                    on_message(meta)
+                yield task_id, meta
+            if not pending:
+                return
+            if timeout is not None and elapsed >= timeout:
+                raise self.TimeoutError(f"Operation timed out ({timeout})")
+            if on_interval:
+                on_interval()
+            nap = interval if timeout is None else min(interval, timeout - elapsed)
+            time.sleep(nap)
+            elapsed += nap
+            iterations += 1
+            if max_iterations and iterations >= max_iterations:
+                return
+
+    def _ready_metas(self, task_ids, ready_states):
+        manager = self.TaskModel._default_manager
+        for batch in batched(task_ids, ID_BATCH_SIZE):
+            for obj in manager.filter(task_id__in=batch, status__in=ready_states):
+                yield obj.task_id, self._meta_from_row(obj)
 
     def _forget(self, task_id):
         self.TaskModel._default_manager.filter(task_id=task_id).delete()

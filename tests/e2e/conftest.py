@@ -22,22 +22,13 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from tests.services import REDIS_URL, redis_unreachable
+
 from . import celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 START_TIMEOUT = 60
 STOP_TIMEOUT = 10
-
-def redis_unreachable():
-    """Why Redis database 1 cannot be used, or None when it can."""
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception as exc:  # any failure to connect means "not reachable"
-        return f"Redis not reachable at {REDIS_URL}: {exc}"
-    return None
 
 
 def database_url(settings_dict):

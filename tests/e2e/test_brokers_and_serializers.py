@@ -6,9 +6,9 @@ from celery import chord, group, states
 from celery.result import GroupResult as CeleryGroupResult
 
 from results.models import ChordCounter, TaskResult
+from tests.services import REDIS_URL, redis_unreachable
 
 from . import celery_app, tasks
-from .conftest import REDIS_URL, redis_unreachable
 from .test_database_backend import TIMEOUT, body_runs
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,5 +1,4 @@
 """CacheBackend over Django's local-memory cache and, when reachable, Redis (database 1)."""
-import os
 import time
 import uuid
 
@@ -10,20 +9,9 @@ from django.core.cache import caches
 
 from results.backends import CacheBackend
 
+from tests.services import REDIS_URL, redis_unreachable
+
 from .conftest import make_request
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
-
-
-def redis_unreachable():
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception as exc:  # any failure means "not reachable"
-        return f"Redis not reachable at {REDIS_URL}: {exc}"
-    return None
-
 
 CACHE_CONFIGS = {
     "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "results-tests"},

@@ -298,3 +298,37 @@ class TestGroups:
     def test_deleting_an_unknown_group_is_a_no_op(self, backend):
         backend.delete_group("nope")
         assert not GroupResult.objects.exists()
+
+
+class TestNativeJoin:
+    """``GroupResult.get()`` reads the group's rows in batches, not one query per task."""
+
+    def group_of(self, backend, task_ids):
+        return CeleryGroupResult("g", [AsyncResult(t, backend=backend, app=backend.app) for t in task_ids], app=backend.app)
+
+    def test_results_in_order_with_a_few_queries(self, backend, django_assert_max_num_queries):
+        task_ids = [f"t{index}" for index in range(1200)]
+        for index, task_id in enumerate(reversed(task_ids)):
+            backend.store_result(task_id, 1199 - index, states.SUCCESS)
+        group = self.group_of(backend, task_ids)
+        assert group.supports_native_join
+        with django_assert_max_num_queries(3):
+            assert group.get(timeout=1) == list(range(1200))
+
+    def test_failure_propagates(self, backend):
+        backend.store_result("a", 1, states.SUCCESS)
+        backend.mark_as_failure("b", Boom("member failed"), traceback="tb")
+        with pytest.raises(Boom, match="member failed"):
+            self.group_of(backend, ["a", "b"]).get(timeout=1)
+        assert self.group_of(backend, ["a", "b"]).get(timeout=1, propagate=False)[0] == 1
+
+    def test_times_out_while_a_member_is_pending(self, backend):
+        backend.store_result("a", 1, states.SUCCESS)
+        backend.store_result("b", {}, states.STARTED)
+        with pytest.raises(backend.TimeoutError):
+            self.group_of(backend, ["a", "b"]).get(timeout=0.2, interval=0.05)
+
+    def test_yields_members_as_they_become_ready(self, backend):
+        backend.store_result("a", 1, states.SUCCESS)
+        pending = backend.get_many(["a", "b"], timeout=None, interval=0.01, max_iterations=2)
+        assert list(pending) == [("a", backend.get_task_meta("a"))]
