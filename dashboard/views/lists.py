@@ -69,6 +69,9 @@ class FilteredListView(DashboardView):
         if not table.order_by:  # none asked for, or only unknown columns: the default
             table.order_by = table._meta.order_by
         pager = self.paginate(table) if filterset.is_valid() else Pager()
+        # ``{% render_table %}`` renders the table's template with only the
+        # table in its context: the pager travels with the table.
+        table.pager = pager
         context = self.get_context_data(
             filterset=filterset,
             table=table,

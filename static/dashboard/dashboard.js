@@ -44,4 +44,6 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) { showCopyButtons(event.detail.target.parentNode || document); });
   document.addEventListener("htmx:oobAfterSwap", function (event) { showCopyButtons(event.detail.target); });
+  // Back/Forward: htmx replaced the whole body with the page as it was.
+  document.addEventListener("htmx:historyRestore", function () { showCopyButtons(document); });
 })();
