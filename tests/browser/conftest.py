@@ -4,10 +4,19 @@ Debian's ``/usr/bin/chromium`` is used (Playwright cannot download its own
 browsers here); without it every browser test skips with the reason.
 """
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.cache import cache
+from playwright.sync_api import expect
+
+# A real Celery worker for the tests that need one: the end-to-end suite's
+# fixtures, reused as they are (a session-scoped worker writing into the
+# test database).
+from tests.e2e.conftest import app, broker, db_worker, start_worker  # noqa: F401
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -19,8 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
+PASSWORD = "browser-test-pw-4711"
 
 @pytest.fixture(scope="module")
 def browser():
@@ -63,3 +71,42 @@ def screenshot(page):
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def fresh_dashboard_settings(settings):
+    """No cached filter choices: each test sees the workers and names it stored."""
+    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def viewer(transactional_db):
+    """A user who may read results (``results.view_taskresult``), and nothing more."""
+    user = User.objects.create_user("operator", password=PASSWORD)
+    user.user_permissions.add(Permission.objects.get(codename="view_taskresult", content_type__app_label="results"))
+    return user
+
+
+@pytest.fixture
+def login(page, live_server):
+    """``login(user, path)``: open ``path``, log in through the real form, land back on ``path``."""
+
+    def log_in(user, path="/dashboard/"):
+        page.goto(live_server.url + path)
+        expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(live_server.url + path)
+        return page
+
+    return log_in
+
+
+@pytest.fixture
+def logged_in(login, viewer):
+    """A page logged in as ``viewer``, on the overview."""
+    return login(viewer)

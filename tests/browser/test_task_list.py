@@ -1,0 +1,142 @@
+"""The task list in a real browser: htmx filtering, history, sorting, paging.
+
+"Without a full page load" is checked with a marker set on ``window``
+before the interaction: a page load would start a fresh ``window`` and lose
+it, an htmx swap keeps it.
+"""
+import random
+import re
+
+import pytest
+from celery import states
+from playwright.sync_api import expect
+
+from demo.seed import seed_tasks
+from results.models import TaskResult
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PER_PAGE = 25
+ROWS = "#task-results tbody tr"
+
+
+def column(page, number):
+    """The cells of the ``number``-th column (1-based) of the task table."""
+    return page.locator(f"{ROWS} td:nth-child({number})")
+
+
+def shown_ids(page):
+    return page.locator(f"{ROWS} a.id").evaluate_all("links => links.map(a => a.title)")
+
+
+def mark_window(page):
+    page.evaluate("window.__sameDocument = true")
+
+
+def assert_same_document(page):
+    assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+
+
+@pytest.fixture
+def history(transactional_db):
+    """A few hundred realistic task results (several workers, some failures)."""
+    seed_tasks(400, rng=random.Random(20261125), analyze=False)
+    failures = TaskResult.objects.filter(status=states.FAILURE)
+    worker = failures.values_list("worker", flat=True).order_by("worker").first()
+    assert worker and 2 <= failures.count() <= PER_PAGE, "the seed should give a page of failures"
+    return worker
+
+
+def test_filters_swap_the_table_push_the_url_and_back_restores_them(logged_in, live_server, history):
+    page, worker = logged_in, history
+    page.goto(live_server.url + "/dashboard/tasks/")
+    expect(page.locator(ROWS)).to_have_count(PER_PAGE)
+    mark_window(page)
+
+    failures = TaskResult.objects.filter(status=states.FAILURE)
+    page.get_by_label("Status").select_option(states.FAILURE)
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
+    expect(page.locator(ROWS)).to_have_count(failures.count())
+    assert set(column(page, 3).all_inner_texts()) == {states.FAILURE}
+    assert_same_document(page)
+
+    page.get_by_label("Worker").fill(worker)
+    page.get_by_label("Worker").press("Enter")
+    expect(page).to_have_url(re.compile(r"\?status=FAILURE&worker=" + re.escape(worker.replace("@", "%40")) + "$"))
+    expect(page.locator(ROWS)).to_have_count(failures.filter(worker=worker).count())
+    assert set(column(page, 4).all_inner_texts()) == {worker}
+    assert set(column(page, 3).all_inner_texts()) == {states.FAILURE}
+    assert_same_document(page)
+
+    page.go_back()
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
+    expect(page.locator(ROWS)).to_have_count(failures.count())
+    expect(page.get_by_label("Status")).to_have_values([states.FAILURE])
+    expect(page.get_by_label("Worker")).to_have_value("")
+
+    page.go_back()
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page.locator(ROWS)).to_have_count(PER_PAGE)
+    expect(page.get_by_label("Status")).to_have_values([])
+
+
+def test_sorting_a_column_swaps_the_table_and_keeps_the_sort_in_the_url(logged_in, live_server, history):
+    page = logged_in
+    page.goto(live_server.url + "/dashboard/tasks/?status=SUCCESS")
+    mark_window(page)
+    header = page.locator("#task-results thead th", has_text="Task name")
+
+    header.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"\?status=SUCCESS&sort=task_name$"))
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    expected = list(
+        TaskResult.objects.filter(status=states.SUCCESS)
+        .order_by("task_name", "date_done", "id")
+        .values_list("task_id", flat=True)[:PER_PAGE]
+    )
+    assert shown_ids(page) == expected
+    names = column(page, 2).all_inner_texts()
+    assert names == sorted(names)
+
+    header.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"sort=-task_name$"))
+    expect(header).to_have_attribute("aria-sort", "descending")
+    names = column(page, 2).all_inner_texts()
+    assert names == sorted(names, reverse=True)
+    assert_same_document(page)
+
+    # A filter change keeps the sort.
+    page.get_by_label("Status").select_option([states.SUCCESS, states.FAILURE])
+    expect(page).to_have_url(re.compile(r"\?status=FAILURE&status=SUCCESS&sort=-task_name$"))
+    expect(header).to_have_attribute("aria-sort", "descending")
+    assert_same_document(page)
+
+
+def test_paging_forward_and_back_to_the_newest(logged_in, live_server, history):
+    page = logged_in
+    page.goto(live_server.url + "/dashboard/tasks/")
+    newest = list(TaskResult.objects.order_by("-date_done", "-id").values_list("task_id", flat=True)[: 3 * PER_PAGE])
+    expect(page.locator(ROWS)).to_have_count(PER_PAGE)
+    assert shown_ids(page) == newest[:PER_PAGE]
+    mark_window(page)
+
+    page.get_by_role("link", name="Older ›").click()
+    expect(page).to_have_url(re.compile(r"\?cursor="))
+    expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[PER_PAGE])
+    assert shown_ids(page) == newest[PER_PAGE : 2 * PER_PAGE]
+
+    page.get_by_role("link", name="Older ›").click()
+    expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[2 * PER_PAGE])
+    assert shown_ids(page) == newest[2 * PER_PAGE : 3 * PER_PAGE]
+
+    page.get_by_role("link", name="‹ Newer").click()
+    expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[PER_PAGE])
+
+    page.get_by_role("link", name="« Newest").click()
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[0])
+    assert_same_document(page)
+
+    page.go_back()
+    expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[PER_PAGE])
+    expect(page).to_have_url(re.compile(r"\?cursor="))
