@@ -2,6 +2,7 @@
 from django import template
 
 from .. import formatting
+from ..views.base import url_with
 
 register = template.Library()
 
@@ -23,3 +24,9 @@ def get_item(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.simple_tag(takes_context=True)
+def sort_url(context, alias):
+    """This list's URL sorted by ``alias``, back on its first page, without empty parameters."""
+    return url_with(context["request"], drop=("cursor", "page"), sort=str(alias))

@@ -145,6 +145,16 @@ def test_sorting_by_the_indexed_columns(client_viewer, make_task, sort, key, rev
     assert ids_in(response) == [t.task_id for t in sorted(tasks, key=key, reverse=reverse_)]
 
 
+def test_sort_links_keep_the_filters_and_start_over(client_viewer, make_tasks, settings):
+    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0, "PER_PAGE": 2}
+    make_tasks(5)
+    first = client_viewer.get(URL + "?q=&status=SUCCESS&worker=")
+    second = client_viewer.get(first.context["pager"].next_url)
+    html = second.content.decode()
+    assert 'href="/dashboard/tasks/?status=SUCCESS&amp;sort=task_name"' in html
+    assert 'rel="next"' in html and 'rel="prev"' in html
+
+
 def test_an_unknown_sort_column_is_ignored(client_viewer, make_task):
     older, newer = make_task(), make_task()
     response = client_viewer.get(URL + "?sort=result")
@@ -166,6 +176,7 @@ def test_cursor_pages_through_every_row_once(client_viewer, make_tasks, settings
         url = response.context["pager"].next_url
         pages += 1
     assert seen == expected and pages == 5
+    assert 'rel="prev"' in response.content.decode() and 'rel="next"' not in response.content.decode()
     # and back again, with the previous-page cursors
     back, url = [], response.context["pager"].previous_url
     while url:
@@ -246,6 +257,7 @@ def test_bad_paging_input_is_reported_never_a_500(client_viewer, make_task, quer
     response = client_viewer.get(f"{URL}?{query}")
     assert response.status_code in (200, 400)
     assert response.context["pager"].errors
+    assert 'class="pager"' in response.content.decode() and 'class="error"' in response.content.decode()
 
 
 def test_a_ten_kilobyte_query_string_is_handled(client_viewer, db):
