@@ -164,7 +164,9 @@ def main():
         cases = build_cases()
         client = Client()
         client.force_login(bench_user())
-        print(f"\n{total:,} task rows; {args.requests} timed requests per page after {args.warmup} warm-up\n")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"\n{total:,} task rows; {args.requests} timed requests per page after {args.warmup} warm-up;"
+              f" load average {load} on {os.cpu_count()} CPUs\n")
         header = (
             f"{'page':<24} {'p50 ms':>7} {'p95 ms':>7} {'main SQL':>9} {'all SQL':>8} {'queries':>7}"
             f" {'page/main':>9} {'page/all':>8}  url"
