@@ -4,19 +4,24 @@ Debian's ``/usr/bin/chromium`` is used (Playwright cannot download its own
 browsers here); without it every browser test skips with the reason.
 """
 import os
+import random
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from celery import states
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from demo.seed import seed_tasks
+from results.models import GroupResult, TaskResult
+
 # A real Celery worker for the tests that need one: the end-to-end suite's
 # fixtures, reused as they are (a session-scoped worker writing into the
 # test database).
-from tests.e2e.conftest import app, broker, db_worker, start_worker  # noqa: F401
+from tests.e2e.conftest import app, broker, db_worker, marker_dir, start_worker  # noqa: F401
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,6 +34,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser-test-pw-4711"
+SEEDED_ROWS = 600
 
 @pytest.fixture(scope="module")
 def browser():
@@ -110,3 +116,12 @@ def login(page, live_server):
 def logged_in(login, viewer):
     """A page logged in as ``viewer``, on the overview."""
     return login(viewer)
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """A few hundred realistic task results: several workers, some failures, groups."""
+    seed_tasks(SEEDED_ROWS, rng=random.Random(20261125), analyze=False)
+    failures = TaskResult.objects.filter(status=states.FAILURE).count()
+    assert 2 <= failures <= 25 and GroupResult.objects.exists(), "the seed should give failures and a group"
+    return SEEDED_ROWS

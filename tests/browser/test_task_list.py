@@ -4,14 +4,12 @@
 before the interaction: a page load would start a fresh ``window`` and lose
 it, an htmx swap keeps it.
 """
-import random
 import re
 
 import pytest
 from celery import states
 from playwright.sync_api import expect
 
-from demo.seed import seed_tasks
 from results.models import TaskResult
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,13 +36,9 @@ def assert_same_document(page):
 
 
 @pytest.fixture
-def history(transactional_db):
-    """A few hundred realistic task results (several workers, some failures)."""
-    seed_tasks(400, rng=random.Random(20261125), analyze=False)
-    failures = TaskResult.objects.filter(status=states.FAILURE)
-    worker = failures.values_list("worker", flat=True).order_by("worker").first()
-    assert worker and 2 <= failures.count() <= PER_PAGE, "the seed should give a page of failures"
-    return worker
+def history(seeded):
+    """The seeded results; the worker of the first failure, to filter on."""
+    return TaskResult.objects.filter(status=states.FAILURE).order_by("worker").values_list("worker", flat=True)[0]
 
 
 def test_filters_swap_the_table_push_the_url_and_back_restores_them(logged_in, live_server, history):

@@ -125,3 +125,17 @@ def crash_once(self, value, marker_dir):
 @shared_task
 def ignore_me():
     raise Ignore()
+
+
+@shared_task
+def wait_for_file(path, value, timeout=60):
+    """Returns ``value`` once ``path`` exists: the test decides when each task finishes.
+
+    Gives up (raises) after ``timeout`` seconds, so a failed test never leaves it running.
+    """
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise ExpectedFailure(f"{path} did not appear within {timeout}s")
+        time.sleep(0.05)
+    return value
