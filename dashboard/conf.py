@@ -38,6 +38,22 @@ DEFAULTS = {
     "GROUP_LOOKUP_WINDOW": 24 * 3600,
     # Members shown on a group's page.
     "GROUP_MEMBERS_SHOWN": 500,
+    # Live chord counters: how often the table polls (seconds), how many
+    # counters it lists (oldest first), and after how many seconds a chord
+    # whose header tasks are all ready (or gone) is flagged as stuck.
+    "CHORDS_REFRESH": 2,
+    "CHORDS_SHOWN": 200,
+    "CHORD_STUCK_AFTER": 600,
+    # Operator actions: most tasks one request acts on, and rows per
+    # transaction when deleting.
+    "ACTION_LIMIT": 1_000,
+    "DELETE_BATCH_SIZE": 200,
+    # How hard a retry or revoke tries to reach the broker before it reports
+    # the broker as down (kombu's retry policy for publishing).
+    "BROKER_RETRY_POLICY": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+    # Rows per page of the audit trail, and entries shown on a task's page.
+    "AUDIT_PER_PAGE": 50,
+    "AUDIT_SHOWN_ON_TASK": 20,
 }
 
 

@@ -19,4 +19,6 @@ SECTIONS = [
     Section("overview", _("Overview"), "dashboard:overview"),
     Section("tasks", _("Tasks"), "dashboard:tasks"),
     Section("groups", _("Groups"), "dashboard:groups"),
+    Section("chords", _("Chords"), "dashboard:chords"),
+    Section("audit", _("Audit"), "dashboard:audit"),
 ]

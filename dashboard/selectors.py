@@ -25,10 +25,10 @@ from celery import states
 from django.core.cache import cache
 from django.db import connections
 from django.db.models import Count as Count_
-from django.db.models import Q
+from django.db.models import Max, Min, Q, Sum
 
 from results.counting import estimated_table_rows, planner_estimate
-from results.models import GroupResult, TaskResult
+from results.models import ChordCounter, GroupResult, TaskResult
 
 from .conf import dashboard_setting
 
@@ -418,3 +418,58 @@ def status_breakdown(task_ids):
     if missing > 0:
         counts[states.PENDING] = counts.get(states.PENDING, 0) + missing
     return counts
+
+
+# --- chord counters ------------------------------------------------------------
+
+
+def chord_counters(limit):
+    """The running chords' counters, oldest first: at most ``limit + 1`` (so callers can tell there are more)."""
+    return list(ChordCounter.objects.order_by("id")[: limit + 1])
+
+
+def chord_counters_state():
+    """A cheap fingerprint of the chord counters and their header tasks: what the live page's ETag is made of.
+
+    One aggregate over the counters (a small table: only running chords) and,
+    when there are any, the newest ``date_done`` of all tasks (one probe of its
+    index): any header task changing state moves it.
+    """
+    state = ChordCounter.objects.aggregate(n=Count_("id"), low=Min("id"), high=Max("id"), remaining=Sum("count"))
+    if state["n"]:
+        state["tasks_changed"] = TaskResult.objects.aggregate(at=Max("date_done"))["at"]
+    return state
+
+
+def header_task_rows(task_ids):
+    """``{task_id: (status, date_created, date_done)}`` of the header tasks that have a stored row.
+
+    One query for every chord on the page (``task_id IN (...)`` on the unique
+    index), split per thousand ids to stay within every database's limit on
+    query parameters.
+    """
+    task_ids = list(dict.fromkeys(task_ids))
+    rows = {}
+    for start in range(0, len(task_ids), BREAKDOWN_CHUNK):
+        chunk = task_ids[start : start + BREAKDOWN_CHUNK]
+        for task_id, status, created, done in TaskResult.objects.filter(task_id__in=chunk).values_list(
+            "task_id", "status", "date_created", "date_done"
+        ):
+            rows[task_id] = (status, created, done)
+    return rows
+
+
+# --- operator actions ---------------------------------------------------------------
+
+
+def matching_task_ids(queryset, limit):
+    """Ids of the filtered list's rows in the list's default order (newest first), at most ``limit``.
+
+    "All matching this filter" acts on exactly what the list shows first.
+    """
+    return list(queryset.order_by("-date_done", "-id").values_list("task_id", flat=True)[:limit])
+
+
+def expired_task_rows(expires):
+    """Task results older than ``expires`` (what ``delete_expired`` removes)."""
+    return TaskResult.objects.get_all_expired(expires)

@@ -182,3 +182,52 @@ class GroupTable(FastRowsMixin, tables.Table):
 
     def render_group_id(self, value):
         return id_cell(value, self.group_url(value))
+
+
+class AuditTable(tables.Table):
+    """The audit trail: one row per operator action, newest first (not sortable: always by time)."""
+
+    created = DateTimeCell(verbose_name=_("When"), orderable=False)
+    username = tables.Column(verbose_name=_("Who"), orderable=False, default="")
+    action = tables.Column(verbose_name=_("Action"), orderable=False)
+    task_count = tables.Column(verbose_name=_("Tasks"), orderable=False)
+    succeeded = tables.Column(verbose_name=_("Done"), orderable=False)
+    outcome = tables.Column(verbose_name=_("Outcome"), orderable=False)
+    summary = tables.Column(verbose_name=_("Summary"), orderable=False, default="")
+
+    class Meta:
+        fields = ()
+        sequence = ("created", "username", "action", "task_count", "succeeded", "outcome", "summary")
+        template_name = "django_tables2/table.html"
+        attrs = {"class": "results-table"}
+        empty_text = _("No action has been taken yet.")
+
+    OUTCOME_TONES = {"done": "ok", "partial": "warn", "failed": "bad"}
+    def render_action(self, record):
+        url = reverse("dashboard:audit-entry", args=[record.pk])
+        return format_html('<a href="{}">{}</a>', url, record.get_action_display())
+
+    def render_outcome(self, record):
+        return format_html('<span class="badge badge-{}">{}</span>', self.OUTCOME_TONES.get(record.outcome, "other"),
+                           record.get_outcome_display())
+
+
+class SelectionColumn(tables.CheckBoxColumn):
+    """A checkbox per row naming its task id, part of the ``task-selection`` form wherever that form is."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("attrs", {"input": {"form": "task-selection", "name": "task_id"}})
+        super().__init__(**kwargs)
+
+    @property
+    def header(self):
+        return _("Select")
+
+
+class SelectableTaskTable(TaskTable):
+    """The task list with a selection column, for users who may run operator actions."""
+
+    select = SelectionColumn(accessor="task_id", orderable=False)
+
+    class Meta(TaskTable.Meta):
+        sequence = ("select", "...")

@@ -5,7 +5,7 @@ they come last in their paths.
 """
 from django.urls import path
 
-from .views import groups, overview, tasks
+from .views import actions, audit, chords, groups, overview, tasks
 
 app_name = "dashboard"
 
@@ -18,4 +18,9 @@ urlpatterns = [
     path("tasks/<path:task_id>/", tasks.TaskDetailView.as_view(), name="task"),
     path("groups/", groups.GroupListView.as_view(), name="groups"),
     path("groups/<path:group_id>/", groups.GroupDetailView.as_view(), name="group"),
+    path("chords/", chords.ChordListView.as_view(), name="chords"),
+    path("actions/delete-expired/", actions.DeleteExpiredView.as_view(), name="delete-expired"),
+    path("actions/<slug:action>/", actions.TaskActionView.as_view(), name="action"),
+    path("audit/", audit.AuditListView.as_view(), name="audit"),
+    path("audit/<int:pk>/", audit.AuditEntryView.as_view(), name="audit-entry"),
 ]

@@ -3,10 +3,10 @@ from celery import states
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext_lazy as _
 
-from .. import decoding, formatting, selectors, tracebacks
+from .. import actions, decoding, formatting, selectors, tracebacks
 from ..conf import dashboard_setting
 from ..filters import TaskFilter
-from ..tables import TaskTable
+from ..tables import SelectableTaskTable, TaskTable
 from .base import DashboardView
 from .lists import FilteredListView
 
@@ -24,6 +24,12 @@ class TaskListView(FilteredListView):
 
     def rows(self):
         return selectors.task_rows()
+
+    def get_table_class(self):
+        # Operators who may act on tasks get a selection column.
+        if actions.allowed_actions(self.request.user):
+            return SelectableTaskTable
+        return super().get_table_class()
 
 
 class TaskCountView(DashboardView):

@@ -1,0 +1,224 @@
+"""The operator actions' pages: a confirmation (GET), then the action (POST).
+
+GET never changes anything: it resolves what the action would touch (the
+ids given, or the tasks matching the list's filters, through the same
+FilterSet and selector as the list) and shows exactly that, the count
+included. The form it renders carries those exact ids, so the POST acts on
+what was confirmed, not on whatever matches a moment later. The work is
+done by ``dashboard.actions``; this module parses, gates and reports (Django
+messages), then redirects back.
+
+Gating happens before anything else, on GET and POST alike: with
+``ALLOW_EDITS`` off, or without the action's permission, the answer is 403.
+"""
+import json
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import View
+
+from .. import actions, selectors
+from ..conf import dashboard_setting
+from ..filters import TaskFilter
+from ..navigation import SECTIONS
+from .base import ResultsViewerRequiredMixin, canonical_query
+
+Action = actions.Action
+
+#: Per-task messages shown after an action; the rest are in its audit entry.
+MESSAGES_PER_TASK = 20
+#: Tasks listed on a confirmation page.
+CONFIRM_LISTED = 50
+
+DESCRIPTIONS = {
+    Action.RETRY: gettext_lazy(
+        "Send each task again, with its stored task name and arguments, through the Celery app. "
+        "The new task gets a new id, linked to the original on both tasks' pages."
+    ),
+    Action.REVOKE: gettext_lazy(
+        "Ask the workers to revoke each task that has not finished: a task still waiting will not run. "
+        "A task already running goes on (use terminate to stop it)."
+    ),
+    Action.TERMINATE: gettext_lazy(
+        "Revoke each task that has not finished and kill (SIGTERM) the worker process running it, if any. "
+        "Whatever the task was doing is cut short."
+    ),
+    Action.DELETE: gettext_lazy("Delete the stored results of these tasks. The tasks themselves are not affected."),
+}
+
+
+class TaskIdsField(forms.CharField):
+    """The confirmed task ids, as a JSON list in one hidden field (a thousand fields would hit Django's form limits)."""
+
+    widget = forms.HiddenInput
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            ids = json.loads(value)
+        except ValueError:
+            raise ValidationError(_("The list of tasks is not valid: reload the confirmation page.")) from None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            raise ValidationError(_("The list of tasks is not valid: reload the confirmation page."))
+        limit = dashboard_setting("ACTION_LIMIT")
+        if len(set(ids)) > limit:
+            raise ValidationError(_("At most %(limit)s tasks per action.") % {"limit": limit})
+        return list(dict.fromkeys(ids))
+
+
+class ActionForm(forms.Form):
+    task_ids = TaskIdsField()
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class TerminateForm(ActionForm):
+    really = forms.BooleanField(
+        required=True,
+        label=gettext_lazy("Yes: kill the worker processes running these tasks."),
+        error_messages={"required": gettext_lazy("Terminating kills running work: tick the box to confirm it.")},
+    )
+
+
+class NextForm(forms.Form):
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class GatedActionView(ResultsViewerRequiredMixin, View):
+    """Log-in and view rule first (the mixin), then ``ALLOW_EDITS`` and the action's permission."""
+
+    action = None
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.test_func():
+            return self.handle_no_permission()
+        if self.action not in actions.PERMISSIONS:
+            raise Http404(_("No such action"))
+        reason = actions.refusal(request.user, self.action)
+        if reason:
+            return self.page("dashboard/actions/forbidden.html", {"reason": reason}, status=403)
+        return super().dispatch(request, *args, **kwargs)
+
+    def page(self, template, context, status=200):
+        context = {"sections": SECTIONS, "current_section": "tasks", "action": self.action,
+                   "action_label": Action(self.action).label, **context}
+        return TemplateResponse(self.request, template, context, status=status)
+
+    def next_url(self, value, default):
+        if value and url_has_allowed_host_and_scheme(value, {self.request.get_host()}, self.request.is_secure()):
+            return value
+        return default
+
+    def report(self, outcome):
+        """The outcome as Django messages: one summary, then each task that was not done."""
+        level = {"done": messages.SUCCESS, "partial": messages.WARNING, "failed": messages.ERROR}[outcome.status]
+        messages.add_message(self.request, level, f"{Action(self.action).label}: {outcome.summary}")
+        for task in outcome.failed[:MESSAGES_PER_TASK]:
+            messages.error(self.request, f"{task.task_id}: {task.detail}")
+        hidden = len(outcome.failed) - MESSAGES_PER_TASK
+        if hidden > 0:
+            messages.error(self.request, _("…and %(n)s more: see the audit trail.") % {"n": hidden})
+
+
+class TaskActionView(GatedActionView):
+    """``/dashboard/actions/<action>/``: retry, revoke, terminate or delete chosen tasks."""
+
+    TASK_ACTIONS = (Action.RETRY, Action.REVOKE, Action.TERMINATE, Action.DELETE)
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        action = kwargs.get("action")
+        self.action = action if action in self.TASK_ACTIONS else None
+
+    def get_form_class(self):
+        return TerminateForm if self.action == Action.TERMINATE else ActionForm
+
+    def get(self, request, *args, **kwargs):
+        selection = self.resolve_selection(request.GET)
+        if selection.get("errors"):
+            return self.page("dashboard/actions/confirm.html", selection, status=400)
+        form = self.get_form_class()(
+            initial={"task_ids": json.dumps(selection["ids"]), "next": request.GET.get("next", "")}
+        )
+        return self.page("dashboard/actions/confirm.html", {**selection, **self.preview(selection["ids"]), "form": form})
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form_class()(request.POST)
+        if not form.is_valid():
+            ids = []
+            if "task_ids" in form.cleaned_data:
+                ids = form.cleaned_data["task_ids"]
+            context = {"ids": ids, "count": len(ids), "form": form, "errors": [], **self.preview(ids)}
+            return self.page("dashboard/actions/confirm.html", context, status=400)
+        ids = form.cleaned_data["task_ids"]
+        if self.action == Action.RETRY:
+            outcome = actions.retry(request.user, ids)
+        elif self.action in (Action.REVOKE, Action.TERMINATE):
+            outcome = actions.revoke(request.user, ids, terminate=self.action == Action.TERMINATE)
+        else:
+            outcome = actions.delete(request.user, ids)
+        self.report(outcome)
+        default = reverse("dashboard:tasks")
+        if len(ids) == 1 and self.action != Action.DELETE:
+            default = reverse("dashboard:task", args=[ids[0]])
+        return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), default))
+
+    def resolve_selection(self, query):
+        """The ids to confirm: ``?task_id=...`` (one or more), or ``?scope=filter&<the list's filters>``."""
+        limit = dashboard_setting("ACTION_LIMIT")
+        if query.get("scope") == "filter":
+            filterset = TaskFilter(query, queryset=selectors.task_rows())
+            if not filterset.is_valid():
+                return {"errors": [f"{name}: {' '.join(errs)}" for name, errs in filterset.errors.items()], "ids": []}
+            ids = selectors.matching_task_ids(filterset.qs, limit + 1)
+            return {
+                "ids": ids[:limit], "count": min(len(ids), limit), "more": len(ids) > limit, "limit": limit,
+                "scope": "filter", "query": canonical_query(query, drop=("scope", "next", "cursor", "page", "sort", "refresh")),
+            }
+        ids = list(dict.fromkeys(value for value in query.getlist("task_id") if value))
+        if not ids:
+            return {"errors": [_("No task chosen: tick tasks in the list, or use “all matching”.")], "ids": []}
+        if len(ids) > limit:
+            return {"errors": [_("At most %(limit)s tasks per action; %(n)s were chosen.") % {"limit": limit, "n": len(ids)}], "ids": []}
+        return {"ids": ids, "count": len(ids)}
+
+    def preview(self, ids):
+        """What the confirmation lists: the first tasks, and for a retry which ones would be refused, and why."""
+        shown = ids[:CONFIRM_LISTED]
+        rows = actions.stored_tasks(shown, ("task_name", "status"))
+        context = {
+            "description": DESCRIPTIONS[self.action],
+            "listed": [(task_id, rows.get(task_id)) for task_id in shown],
+            "unlisted": max(len(ids) - CONFIRM_LISTED, 0),
+        }
+        if self.action == Action.RETRY and ids:
+            context["refusals"] = actions.retry_refusals(ids)
+        return context
+
+
+class DeleteExpiredView(GatedActionView):
+    """``/dashboard/actions/delete-expired/``: delete results older than ``result_expires``."""
+
+    action = Action.DELETE_EXPIRED
+
+    def get(self, request, *args, **kwargs):
+        expires = actions.result_expires()
+        context = {"expires": expires, "form": NextForm(initial={"next": request.GET.get("next", "")})}
+        if expires is not None:
+            context["expired_count"] = selectors.count_rows(
+                selectors.expired_task_rows(expires), filtered=True
+            )
+        return self.page("dashboard/actions/delete_expired.html", context)
+
+    def post(self, request, *args, **kwargs):
+        form = NextForm(request.POST)
+        form.is_valid()
+        self.report(actions.delete_expired(request.user))
+        return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), reverse("dashboard:tasks")))

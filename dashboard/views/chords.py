@@ -1,0 +1,84 @@
+"""``/dashboard/chords/``: the running chords, live.
+
+The table polls itself (htmx, every ``CHORDS_REFRESH`` seconds by default,
+only while the tab is visible; ``?refresh=0`` pauses it). Each answer
+carries an ETag made from a cheap fingerprint of the counters and of the
+newest task change (``selectors.chord_counters_state``), and is marked for
+revalidation (``Cache-Control: no-cache``): the browser then asks again
+with ``If-None-Match``, and while nothing changed Django's conditional
+handling answers ``304 Not Modified`` without reading the chords or
+rendering anything.
+"""
+import hashlib
+import time
+from datetime import timedelta
+
+from django import forms
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import condition
+
+from .. import chords, selectors
+from ..conf import dashboard_setting
+from .base import DashboardView
+
+
+class ChordOptionsForm(forms.Form):
+    refresh = forms.TypedChoiceField(label=_("Live refresh"), required=False, coerce=int, empty_value=None, choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["refresh"].choices = [("0", _("paused"))] + [
+            (str(seconds), _("every %(s)s s") % {"s": seconds})
+            for seconds in sorted({dashboard_setting("CHORDS_REFRESH"), *dashboard_setting("REFRESH_INTERVALS")})
+        ]
+
+    def interval(self):
+        """Seconds between polls; 0 when paused. A bad value falls back to the default."""
+        if self.is_valid() and self.cleaned_data.get("refresh") is not None:
+            return self.cleaned_data["refresh"]
+        return dashboard_setting("CHORDS_REFRESH")
+
+
+def chords_etag(request, *args, **kwargs):
+    """The live page's ETag: the counters' fingerprint, the page asked for, the minute, the user.
+
+    The minute is part of it because ages (and the stuck flag) are shown
+    to the minute.
+    """
+    state = selectors.chord_counters_state()
+    parts = (
+        sorted(state.items()),
+        request.get_full_path(),
+        bool(getattr(request, "htmx", False)),
+        request.headers.get("HX-Target", ""),
+        request.user.pk,
+        int(time.time() // 60),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+class ChordListView(DashboardView):
+    section = "chords"
+    template_name = "dashboard/chords/list.html"
+    partial_template_name = "dashboard/chords/partials/table.html"
+    partial_target = "chord-table"
+
+    @method_decorator(condition(etag_func=chords_etag))
+    def get(self, request, *args, **kwargs):
+        options = ChordOptionsForm(request.GET)
+        running, more = chords.running_chords()
+        context = self.get_context_data(
+            options=options,
+            refresh=options.interval(),
+            default_refresh=dashboard_setting("CHORDS_REFRESH"),
+            chords=running,
+            more=more,
+            shown=dashboard_setting("CHORDS_SHOWN"),
+            stuck_after=chords.coarse_age(timedelta(seconds=dashboard_setting("CHORD_STUCK_AFTER"))),
+        )
+        response = self.render_to_response(context)
+        # Stored, but revalidated on every poll: the 304 is what keeps a quiet tab cheap.
+        patch_cache_control(response, private=True, no_cache=True)
+        return response

@@ -1,0 +1,161 @@
+"""The live chord counters page: progress, header states, stuck chords, 304 while nothing changes."""
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from results.models import ChordCounter, TaskResult
+
+URL = "/dashboard/chords/"
+PARTIAL = {"HX-Request": "true", "HX-Target": "chord-table"}
+
+
+@pytest.fixture
+def make_chord(make_task):
+    """``make_chord(statuses, count=None, age=...)``: a counter and header tasks in these states (None: no row)."""
+
+    def make(statuses, count=None, age=timedelta(seconds=30), group_id=None):
+        created = timezone.now() - age
+        ids = []
+        for status in statuses:
+            task_id = str(uuid.uuid4())
+            ids.append(task_id)
+            if status is not None:
+                make_task(task_id=task_id, status=status, date_created=created, date_started=created, date_done=created)
+        remaining = count if count is not None else sum(1 for s in statuses if s not in ("SUCCESS", "FAILURE"))
+        return ChordCounter.objects.create(
+            group_id=group_id or str(uuid.uuid4()),
+            sub_tasks=json.dumps([[[task_id, None], None] for task_id in ids]),
+            count=remaining,
+        ), ids
+
+    return make
+
+
+def test_lists_each_running_chord_with_progress_breakdown_and_links(client_viewer, make_chord):
+    counter, ids = make_chord(["SUCCESS", "SUCCESS", "STARTED", None])
+    response = client_viewer.get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert reverse("dashboard:group", args=[counter.group_id]) in html
+    for task_id in ids:
+        assert reverse("dashboard:task", args=[task_id]) in html
+    assert "2 / 4 done · 2 remaining" in html
+    assert '<progress max="4" value="2">' in html
+    assert "SUCCESS</span> 2" in html and "STARTED</span> 1" in html and "no result yet</span> 1" in html
+    assert "under a minute" in html
+    assert "Stuck" not in html
+    assert 'aria-current="page"' in html and ">Chords<" in html
+
+
+def test_header_task_ids_are_escaped(client_viewer, make_chord):
+    make_chord(["SUCCESS"], count=1, group_id='<b>g</b>')
+    html = client_viewer.get(URL).content.decode()
+    assert "<b>g</b>" not in html and "&lt;b&gt;g&lt;/b&gt;" in html
+
+
+def test_a_finished_chord_disappears(client_viewer, make_chord):
+    counter, _ = make_chord(["SUCCESS", "STARTED"])
+    assert counter.group_id in client_viewer.get(URL).content.decode()
+    counter.delete()
+    html = client_viewer.get(URL).content.decode()
+    assert counter.group_id not in html and "No chord is running" in html
+
+
+def test_query_count_does_not_grow_with_chords(client_viewer, make_chord, django_assert_max_num_queries):
+    for _ in range(8):
+        make_chord(["SUCCESS", "STARTED", "PENDING", None])
+    # session, user, 2 permission queries, the ETag's two aggregates, the counters, all their header tasks at once
+    with django_assert_max_num_queries(8):
+        response = client_viewer.get(URL)
+    assert response.content.decode().count("<progress") == 8
+
+
+class TestStuck:
+    def test_old_chord_whose_header_tasks_are_all_ready_is_stuck(self, client_viewer, make_chord):
+        make_chord(["SUCCESS", "FAILURE"], count=1, age=timedelta(minutes=20))
+        html = client_viewer.get(URL).content.decode()
+        assert "Stuck:" in html and "All 2 header tasks are ready" in html and "20 min" in html
+
+    def test_old_chord_with_missing_header_rows_and_the_rest_ready_is_stuck(self, client_viewer, make_chord):
+        make_chord(["SUCCESS", None], count=1, age=timedelta(hours=2))
+        html = client_viewer.get(URL).content.decode()
+        assert "Stuck:" in html and "1 header task has no stored result" in html
+
+    def test_a_running_header_task_means_not_stuck(self, client_viewer, make_chord):
+        make_chord(["SUCCESS", "STARTED"], age=timedelta(hours=2))
+        assert "Stuck:" not in client_viewer.get(URL).content.decode()
+
+    def test_a_young_chord_is_not_stuck(self, client_viewer, make_chord):
+        make_chord(["SUCCESS", "SUCCESS"], count=1, age=timedelta(minutes=2))
+        assert "Stuck:" not in client_viewer.get(URL).content.decode()
+
+    def test_the_threshold_is_a_setting(self, client_viewer, make_chord, settings):
+        settings.DASHBOARD = {**settings.DASHBOARD, "CHORD_STUCK_AFTER": 60}
+        make_chord(["SUCCESS", "SUCCESS"], count=1, age=timedelta(minutes=2))
+        assert "Stuck:" in client_viewer.get(URL).content.decode()
+
+    def test_no_stored_header_task_means_unknown_age_not_stuck(self, client_viewer, make_chord):
+        make_chord([None, None])
+        html = client_viewer.get(URL).content.decode()
+        assert "unknown (no header task stored yet)" in html and "Stuck:" not in html
+
+
+def test_unreadable_sub_tasks_are_reported_not_a_500(client_viewer):
+    ChordCounter.objects.create(group_id="broken", sub_tasks="not json", count=3)
+    response = client_viewer.get(URL)
+    assert response.status_code == 200 and "not readable JSON" in response.content.decode()
+
+
+class TestLivePolling:
+    def test_the_partial_polls_every_two_seconds_by_default_while_visible(self, client_viewer, make_chord):
+        make_chord(["STARTED"])
+        response = client_viewer.get(URL, headers=PARTIAL)
+        html = response.content.decode()
+        assert html.lstrip().startswith("<section") and "<html" not in html
+        assert "every 2s [document.visibilityState === 'visible']" in html
+        assert "Pause" in html
+
+    def test_paused_does_not_poll(self, client_viewer):
+        html = client_viewer.get(URL + "?refresh=0", headers=PARTIAL).content.decode()
+        assert "hx-trigger" not in html.split("</div>")[0] and "paused" in html and "Resume" in html
+
+    def test_a_bad_interval_falls_back_to_the_default(self, client_viewer):
+        response = client_viewer.get(URL + "?refresh=abc")
+        assert response.status_code == 200 and "every 2s" in response.content.decode()
+
+    def test_answers_304_while_nothing_changes(self, client_viewer, make_chord, django_assert_max_num_queries):
+        counter, ids = make_chord(["SUCCESS", "STARTED", "STARTED"])
+        first = client_viewer.get(URL, headers=PARTIAL)
+        assert first.status_code == 200 and first.has_header("ETag")
+        assert "no-cache" in first["Cache-Control"]
+        etag = first["ETag"]
+        # session, user, 2 permission queries, the two aggregates: no chord is read, nothing rendered
+        with django_assert_max_num_queries(6):
+            again = client_viewer.get(URL, headers={**PARTIAL, "If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+
+        # A header task finishing changes the page...
+        TaskResult.objects.filter(task_id=ids[1]).update(status="SUCCESS", date_done=timezone.now() + timedelta(seconds=1))
+        changed = client_viewer.get(URL, headers={**PARTIAL, "If-None-Match": etag})
+        assert changed.status_code == 200 and changed["ETag"] != etag
+        # ...and so does the counter counting down.
+        etag = changed["ETag"]
+        ChordCounter.objects.filter(pk=counter.pk).update(count=1)
+        assert client_viewer.get(URL, headers={**PARTIAL, "If-None-Match": etag}).status_code == 200
+
+    def test_the_whole_page_and_the_partial_have_different_etags(self, client_viewer, make_chord):
+        make_chord(["STARTED"])
+        page = client_viewer.get(URL)
+        partial = client_viewer.get(URL, headers=PARTIAL)
+        assert page["ETag"] != partial["ETag"]
+        assert "HX-Request" in page["Vary"]
+
+
+def test_needs_the_view_permission(client, stranger):
+    assert client.get(URL).status_code == 302
+    client.force_login(stranger)
+    assert client.get(URL).status_code == 403
