@@ -305,6 +305,8 @@ def revoke(user, task_ids, terminate=False, app=None):
         else:
             detail = _("Revoke sent to the workers (terminate with SIGTERM if running).") if terminate else _("Revoke sent to the workers.")
             outcome.tasks.extend(TaskOutcome(task_id, True, detail) for task_id in to_revoke)
+    order = {task_id: index for index, task_id in enumerate(ids)}
+    outcome.tasks.sort(key=lambda task: order[task.task_id])
     outcome.summary = _summary(outcome, _("terminated") if terminate else _("revoked"))
     return record(user, outcome)
 

@@ -19,7 +19,7 @@ class AuditListView(DashboardView):
         error, status = "", 200
         try:
             number = int(request.GET.get("page", "1"))
-            if number < 1:
+            if not 1 <= number <= dashboard_setting("MAX_PAGE"):
                 raise ValueError(number)
             table.paginate(paginator_class=LazyPaginator, per_page=dashboard_setting("AUDIT_PER_PAGE"), page=number)
         except (ValueError, EmptyPage, PageNotAnInteger, OverflowError):
