@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test install install-test bench-backend
+.PHONY: run test install install-test bench-backend screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 
 test: install-test
 	$(BIN)/python tests/run_matrix.py $(ARGS)
+
+# Retake the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: install-test
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_screenshots.py
 
 # Benchmarks run in a virtualenv of their own: the reference app they are
 # compared with (django-celery-results) is never installed in .venv.

@@ -69,12 +69,20 @@ def page(browser):
 
 
 @pytest.fixture
-def screenshot(page):
-    """Save a screenshot of the page under docs/screenshots/<name>.png."""
+def screenshot(page, tmp_path):
+    """``screenshot(name)``: save what the page shows as ``<name>.png``.
+
+    Under docs/screenshots/ (the README's pictures) when ``UPDATE_SCREENSHOTS``
+    is set (``make screenshots``); otherwise in the test's temporary folder,
+    so that a test run leaves the working tree as it was.
+    """
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
 
     def take(name):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
 
     return take
 

@@ -1,0 +1,60 @@
+"""The README's screenshots, taken from the pages filled with a realistic history.
+
+``make screenshots`` writes them to docs/screenshots/; a plain test run
+takes them in a temporary folder, checking each page on the way.
+"""
+import json
+import random
+
+import pytest
+from celery import states
+from playwright.sync_api import expect
+
+from demo.seed import seed_tasks
+from results.models import GroupResult, TaskResult
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROWS = 3000
+
+
+@pytest.fixture
+def busy_shop(transactional_db):
+    """Two days of a busy shop's tasks: every state, several workers, groups."""
+    seed_tasks(ROWS, rng=random.Random(7), days=2, analyze=False)
+
+
+def largest_group():
+    return max(GroupResult.objects.all(), key=lambda group: len(json.loads(group.result)[1]))
+
+
+def test_screenshots_of_the_main_pages(logged_in, live_server, busy_shop, screenshot):
+    page, url = logged_in, live_server.url
+
+    page.goto(url + "/dashboard/")
+    expect(page.locator("#status-counts .counts").first).to_contain_text(states.SUCCESS)
+    expect(page.locator("section", has_text="Recent failures").locator("tbody tr")).not_to_have_count(0)
+    assert screenshot("overview").stat().st_size > 10_000
+
+    page.goto(url + "/dashboard/tasks/")
+    expect(page.locator("#task-results tbody tr")).to_have_count(25)
+    expect(page.locator("#result-count")).to_contain_text("tasks")
+    screenshot("tasks")
+
+    page.get_by_label("Status").select_option([states.FAILURE, states.RETRY])
+    expect(page).to_have_url(url + "/dashboard/tasks/?status=FAILURE&status=RETRY")
+    expect(page.locator("#task-results tbody .badge", has_text=states.SUCCESS)).to_have_count(0)
+    expect(page.locator("#result-count")).to_contain_text("tasks")
+    screenshot("tasks-filtered")
+
+    failed = TaskResult.objects.filter(status=states.FAILURE).order_by("-date_done", "-id").first()
+    page.goto(url + f"/dashboard/tasks/{failed.task_id}/")
+    expect(page.locator("#traceback .exception")).to_be_visible()
+    expect(page.locator("#same-args")).not_to_contain_text("Find other runs")
+    screenshot("task-failed")
+
+    group = largest_group()
+    page.goto(url + f"/dashboard/groups/{group.group_id}/")
+    expect(page.locator("#group-members .breakdown")).to_be_visible()
+    screenshot("group")
+    assert page.dialogs == []
