@@ -139,3 +139,13 @@ def wait_for_file(path, value, timeout=60):
             raise ExpectedFailure(f"{path} did not appear within {timeout}s")
         time.sleep(0.05)
     return value
+
+
+@shared_task
+def fail_unless_marker(marker_path):
+    """Fails on its first run (leaving ``marker_path`` behind), succeeds when run again: a retry can fix it."""
+    if not os.path.exists(marker_path):
+        with open(marker_path, "w") as marker:
+            marker.write("first run failed\n")
+        raise ExpectedFailure("first run: the marker was missing")
+    return "ran again"
