@@ -35,6 +35,7 @@ class ChordProgress:
     started: object = None  # earliest date_created of a stored header task
     age: timedelta | None = None
     stuck: str = ""  # why it is stuck; empty when it is not
+    group_stored: bool = False  # its header group was saved: the group page has it
     note: str = ""  # anything else worth saying (unreadable sub_tasks...)
 
     @property
@@ -81,8 +82,8 @@ def header_ids(counter):
 def running_chords():
     """``(chords, more)``: the progress of the oldest ``CHORDS_SHOWN`` counters, and whether there are more.
 
-    Two queries whatever the number of chords: the counters, then every
-    header task of all of them at once.
+    Three queries whatever the number of chords: the counters, every header
+    task of all of them at once, and which of their groups were saved.
     """
     limit = dashboard_setting("CHORDS_SHOWN")
     counters = selectors.chord_counters(limit)
@@ -90,8 +91,12 @@ def running_chords():
     counters = counters[:limit]
     ids = {counter.pk: header_ids(counter) for counter in counters}
     rows = selectors.header_task_rows(task_id for task_ids in ids.values() for task_id in task_ids or ())
+    stored = selectors.stored_group_ids(counter.group_id for counter in counters) if counters else set()
     now = timezone.now()
-    return [progress(counter, ids[counter.pk], rows, now) for counter in counters], more
+    chords = [progress(counter, ids[counter.pk], rows, now) for counter in counters]
+    for chord in chords:
+        chord.group_stored = chord.group_id in stored
+    return chords, more
 
 
 def progress(counter, task_ids, rows, now):

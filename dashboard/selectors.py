@@ -441,6 +441,11 @@ def chord_counters_state():
     return state
 
 
+def stored_group_ids(group_ids):
+    """Which of ``group_ids`` have a stored ``GroupResult`` (a chord's header has one only if it was saved): one query."""
+    return set(GroupResult.objects.filter(group_id__in=list(group_ids)).values_list("group_id", flat=True))
+
+
 def header_task_rows(task_ids):
     """``{task_id: (status, date_created, date_done)}`` of the header tasks that have a stored row.
 

@@ -35,8 +35,9 @@ def make_chord(make_task):
     return make
 
 
-def test_lists_each_running_chord_with_progress_breakdown_and_links(client_viewer, make_chord):
+def test_lists_each_running_chord_with_progress_breakdown_and_links(client_viewer, make_chord, make_group):
     counter, ids = make_chord(["SUCCESS", "SUCCESS", "STARTED", None])
+    make_group(group_id=counter.group_id)  # its header group was saved
     response = client_viewer.get(URL)
     assert response.status_code == 200
     html = response.content.decode()
@@ -49,6 +50,12 @@ def test_lists_each_running_chord_with_progress_breakdown_and_links(client_viewe
     assert "under a minute" in html
     assert "Stuck" not in html
     assert 'aria-current="page"' in html and ">Chords<" in html
+
+
+def test_a_chord_without_a_stored_group_does_not_link_to_a_missing_page(client_viewer, make_chord):
+    counter, _ = make_chord(["STARTED"])
+    html = client_viewer.get(URL).content.decode()
+    assert reverse("dashboard:group", args=[counter.group_id]) not in html and "no stored group" in html
 
 
 def test_header_task_ids_are_escaped(client_viewer, make_chord):
@@ -68,8 +75,9 @@ def test_a_finished_chord_disappears(client_viewer, make_chord):
 def test_query_count_does_not_grow_with_chords(client_viewer, make_chord, django_assert_max_num_queries):
     for _ in range(8):
         make_chord(["SUCCESS", "STARTED", "PENDING", None])
-    # session, user, 2 permission queries, the ETag's two aggregates, the counters, all their header tasks at once
-    with django_assert_max_num_queries(8):
+    # session, user, 2 permission queries, the ETag's two aggregates, the counters,
+    # all their header tasks at once, their stored groups
+    with django_assert_max_num_queries(9):
         response = client_viewer.get(URL)
     assert response.content.decode().count("<progress") == 8
 
