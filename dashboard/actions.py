@@ -16,6 +16,8 @@ the project's app), never through an import of the project.
 """
 import ast
 import json
+import logging
+import weakref
 from dataclasses import dataclass, field
 
 from celery import current_app, states
@@ -34,6 +36,7 @@ from .conf import dashboard_setting
 from .models import AuditedTask, AuditEntry
 
 Action = AuditEntry.Action
+logger = logging.getLogger(__name__)
 
 CHANGE_PERMISSION = "results.change_taskresult"
 DELETE_PERMISSION = "results.delete_taskresult"
@@ -205,6 +208,26 @@ def parse_stored_arguments(content, content_type, content_encoding, what):
         ) from None
 
 
+_apps_with_tasks_imported = weakref.WeakSet()
+
+
+def registered_tasks(app):
+    """The task registry of ``app``, with its task modules imported.
+
+    A worker imports them when it starts (``include``, ``imports`` and the
+    Django apps' ``tasks`` modules found by ``autodiscover_tasks``); a web
+    process never does, so its registry would hold only Celery's own tasks.
+    The same import is done here once per app.
+    """
+    if app not in _apps_with_tasks_imported:
+        try:
+            app.loader.import_default_modules()
+        except Exception:  # a broken tasks module: its tasks show as unregistered, the rest still work
+            logger.exception("Importing the Celery app's task modules failed")
+        _apps_with_tasks_imported.add(app)
+    return app.tasks
+
+
 def retry_call(task, app):
     """``(name, args, kwargs)`` to send ``task`` again; ``Refused`` with the reason when it cannot be."""
     if not task.task_name:
@@ -220,7 +243,7 @@ def retry_call(task, app):
         raise Refused(_("The stored positional arguments are not a list: %(value)r") % {"value": args})
     if not isinstance(kwargs, dict) or not all(isinstance(key, str) for key in kwargs):
         raise Refused(_("The stored keyword arguments are not a mapping of names: %(value)r") % {"value": kwargs})
-    if task.task_name not in app.tasks:
+    if task.task_name not in registered_tasks(app):
         raise Refused(
             _("The task %(name)s is not registered in this Celery app: the web process would send it blind.")
             % {"name": task.task_name}

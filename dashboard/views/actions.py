@@ -107,8 +107,10 @@ class GatedActionView(ResultsViewerRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def page(self, template, context, status=200):
+        params = self.request.POST if self.request.method == "POST" else self.request.GET
         context = {"sections": SECTIONS, "current_section": "tasks", "action": self.action,
-                   "action_label": Action(self.action).label, **context}
+                   "action_label": Action(self.action).label,
+                   "cancel_url": self.next_url(params.get("next"), reverse("dashboard:tasks")), **context}
         return TemplateResponse(self.request, template, context, status=status)
 
     def next_url(self, value, default):

@@ -345,3 +345,22 @@ class TestBrokerDown:
         messages = [str(m) for m in client_operator.get(response["Location"]).context["messages"]]
         assert any("Not revoked: the broker was unreachable" in m for m in messages)
         assert AuditEntry.objects.get().outcome == "failed"
+
+
+def test_the_project_apps_tasks_are_known_in_the_web_process():
+    """A web process never imported the tasks modules a worker imports: the registry check does it first."""
+    from celery import current_app
+
+    app = current_app._get_current_object()
+    assert app.main == "dashboard_project"
+    names = actions.registered_tasks(app)
+    assert "emails.tasks.send_welcome_email" in names
+
+
+def test_next_only_leads_back_into_this_site(client_operator, make_task, edits, app):
+    task = make_task(status="FAILURE")
+    page = client_operator.get(url("delete"), {"task_id": task.task_id, "next": "javascript:alert(1)"}).content.decode()
+    assert 'href="javascript:' not in page
+    assert 'href="/dashboard/tasks/">Cancel' in page
+    response = post(client_operator, "delete", [task.task_id], next="https://evil.example/")
+    assert response["Location"] == reverse("dashboard:tasks")
