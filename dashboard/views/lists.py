@@ -51,7 +51,6 @@ class FilteredListView(DashboardView):
 
     filterset_class = None
     table_class = None
-    count_url_name = None
 
     def rows(self):
         raise NotImplementedError

@@ -20,7 +20,6 @@ class TaskListView(FilteredListView):
     partial_target = "task-results"
     filterset_class = TaskFilter
     table_class = TaskTable
-    count_url_name = "dashboard:task-count"
 
     def rows(self):
         return selectors.task_rows()
