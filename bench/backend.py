@@ -9,7 +9,10 @@ place django-celery-results is installed). For each reachable database
 through ``results.backends.DatabaseBackend`` and through
 ``django_celery_results.backends.DatabaseBackend``, in alternating rounds.
 It prints rows (tasks) per second and ``store_result`` calls per second of
-each, best of the rounds, and their ratio. Figures only: nothing is asserted.
+each, best of the rounds, and their ratio; then ours again with every commit
+synchronous (on PostgreSQL, STARTED and RETRY are normally committed
+asynchronously: see ``results.managers.TRANSIENT_STATES``), with its ratio.
+Figures only: nothing is asserted.
 """
 import argparse
 import os
@@ -41,23 +44,32 @@ def measure(database):
     from results.backends import DatabaseBackend
     from results.models import TaskResult
 
+    from results import managers
+
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         app = Celery("bench", set_as_current=False)
         app.conf.update(result_extended=True, task_track_started=True)
-        backends = {
-            "results": (DatabaseBackend(app=app), TaskResult),
-            "reference": (ReferenceBackend(app=app), ReferenceTaskResult),
+        ours, reference = DatabaseBackend(app=app), ReferenceBackend(app=app)
+        variants = {
+            "results": (ours, TaskResult, managers.TRANSIENT_STATES),
+            # The same writes with every commit synchronous, to show what the
+            # asynchronous commit of STARTED/RETRY (PostgreSQL only) adds.
+            "results-sync": (ours, TaskResult, frozenset()),
+            "reference": (reference, ReferenceTaskResult, managers.TRANSIENT_STATES),
         }
-        best = {name: 0.0 for name in backends}
+        best = dict.fromkeys(variants, 0.0)
         for _ in range(ROUNDS):
-            for name, (backend, model) in backends.items():
+            for name, (backend, model, transient_states) in variants.items():
+                managers.TRANSIENT_STATES = transient_states
                 best[name] = max(best[name], run_round(backend, Context, states))
                 model.objects.all().delete()
-        ratio = best["results"] / best["reference"]
+        managers.TRANSIENT_STATES = variants["results"][2]
         print(
             f"{database:<11} {best['results']:>9.0f} {best['results'] * 2:>9.0f}"
-            f"   {best['reference']:>9.0f} {best['reference'] * 2:>9.0f}   {ratio:>5.2f}x",
+            f"   {best['reference']:>9.0f} {best['reference'] * 2:>9.0f}"
+            f"   {best['results'] / best['reference']:>5.2f}x"
+            f"   {best['results-sync']:>9.0f} {best['results-sync'] / best['reference']:>5.2f}x",
             flush=True,
         )
     finally:
@@ -89,10 +101,12 @@ def main():
     import dj_database_url
 
     print(
-        f"store_result throughput, single process, {TASKS_PER_ROUND} tasks x 2 states, "
-        f"best of {ROUNDS} rounds\n"
-        f"{'database':<11} {'results':>9} {'':>9}   {'reference':>9} {'':>9}   ratio\n"
-        f"{'':<11} {'rows/s':>9} {'calls/s':>9}   {'rows/s':>9} {'calls/s':>9}",
+        f"store_result throughput, single process, {TASKS_PER_ROUND} tasks x 2 states "
+        f"(STARTED, SUCCESS), best of {ROUNDS} rounds\n"
+        f"{'database':<11} {'results':>9} {'':>9}   {'reference':>9} {'':>9}   {'ratio':>6}"
+        f"   {'all-sync':>9} {'':>6}\n"
+        f"{'':<11} {'rows/s':>9} {'calls/s':>9}   {'rows/s':>9} {'calls/s':>9}   {'':>6}"
+        f"   {'rows/s':>9} {'ratio':>6}",
         flush=True,
     )
     failures = 0
