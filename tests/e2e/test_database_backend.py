@@ -70,8 +70,12 @@ class TestTaskStates:
 
     def test_custom_state_with_meta(self, app):
         result = tasks.progress.delay(3, 0.4)
-        wait_for(lambda: result.state == "PROGRESS")
-        assert set(result.info) == {"step", "of"} and result.info["of"] == 3
+
+        def progress_meta():
+            meta = result.backend.get_task_meta(result.id, cache=False)
+            return meta if meta["status"] == "PROGRESS" else None
+
+        assert wait_for(progress_meta)["result"]["of"] == 3
         assert result.get(timeout=TIMEOUT) == 3
 
     def test_expired_task_is_revoked(self, app):
