@@ -19,6 +19,7 @@ The rules that keep pages fast on millions of rows:
   table.
 """
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from celery import states
@@ -380,6 +381,28 @@ def group_by_id(group_id):
     if not is_storable_id(group_id):
         return None
     return next(iter(GroupResult.objects.filter(group_id=group_id).order_by()[:1]), None)
+
+
+def running_chord_header(group_id):
+    """``(group, counter)`` for a running chord's header group, or None.
+
+    Celery's database backend keeps a running chord's header only in its
+    ``ChordCounter`` (``sub_tasks``: the members' result tuples) and never
+    stores the group itself; ``group`` is an unsaved ``GroupResult`` holding
+    that header as a stored group would, so the group page can show it.
+    """
+    if not is_storable_id(group_id):
+        return None
+    counter = next(iter(ChordCounter.objects.filter(group_id=group_id).order_by()[:1]), None)
+    if counter is None:
+        return None
+    header = GroupResult(
+        group_id=group_id,
+        result=f"[[{json.dumps(group_id)}, null], {counter.sub_tasks}]",
+        content_type="application/json",
+        content_encoding="utf-8",
+    )
+    return header, counter
 
 
 def group_members(task_ids):

@@ -1,5 +1,7 @@
 """The group pages: the list, and one group with its members' states."""
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseStopPolling
 
 from .. import decoding, formatting, selectors
 from ..conf import dashboard_setting
@@ -27,23 +29,33 @@ class GroupDetailView(DashboardView):
     """``/dashboard/groups/<group_id>/``: the members and how many are in each state.
 
     The members come from the stored group result (the group's result tuple,
-    decoded with its own content type, never unpickled), joined to their task
-    rows. The members' table can poll itself (``?refresh=N``).
+    decoded with its own content type, never unpickled), or, for a running
+    chord's header (which Celery does not store as a group), from its chord
+    counter; they are joined to their task rows. The members' table can poll
+    itself (``?refresh=N``); once a followed chord finishes, polling stops.
     """
 
     section = "groups"
     template_name = "dashboard/groups/detail.html"
     not_found_template_name = "dashboard/groups/not_found.html"
+    finished_template_name = "dashboard/groups/partials/chord_finished.html"
     partial_template_name = "dashboard/partials/group_members.html"
     partial_target = "group-members"
 
     def get(self, request, group_id, *args, **kwargs):
-        group = selectors.group_by_id(group_id)
+        group, chord_counter = selectors.group_by_id(group_id), None
         if group is None:
+            group, chord_counter = selectors.running_chord_header(group_id) or (None, None)
+        if group is None:
+            if self.is_partial_request():
+                # A live refresh of a chord that finished since: its counter is gone.
+                return HttpResponseStopPolling(render_to_string(self.finished_template_name, request=request))
             return self.render_not_found(group_id=group_id)
         options = ListOptionsForm(request.GET)
         refresh = options.cleaned_data.get("refresh") if options.is_valid() else None
-        context = self.get_context_data(group=group, options=options, refresh=refresh, **self.members(group))
+        context = self.get_context_data(
+            group=group, chord_counter=chord_counter, options=options, refresh=refresh, **self.members(group)
+        )
         return self.push_shareable_url(self.render_to_response(context, status=200 if options.is_valid() else 400))
 
     def members(self, group):

@@ -1,10 +1,8 @@
-"""A running chord watched live in the browser while a real worker finishes its header.
+"""Running chords watched live in the browser while a real worker finishes their header.
 
 The header tasks wait for a file each; the test releases them one by one,
 so every step of the counter is seen, however fast or slow the machine.
 """
-import time
-
 import pytest
 from celery import chord, states
 from playwright.sync_api import expect
@@ -17,42 +15,43 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 HEADER_SIZE = 3
 TIMEOUT = 30
-LIVE = 20_000  # ms: two refresh periods and a worker's round trip, with room to spare
+LIVE = 20_000  # ms: a few refresh periods and a worker's round trip, with room to spare
 
 
-def counter_reaches(group_id, remaining):
-    """Poll the database until the chord's counter shows ``remaining`` (gone at zero)."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        counter = ChordCounter.objects.filter(group_id=group_id).first()
-        if (counter.count if counter else 0) == remaining:
-            return
-        time.sleep(0.1)
-    pytest.fail(f"the chord counter never reached {remaining}")
-
-
-def test_the_group_page_follows_a_running_chord_live(logged_in, live_server, app, marker_dir):
-    page = logged_in
+@pytest.fixture
+def running_chord(app, marker_dir):
+    """A chord on the real worker whose header tasks each wait for their gate file."""
     gates = [f"{marker_dir}/go-{index}" for index in range(HEADER_SIZE)]
     result = chord(tasks.wait_for_file.s(gate, index) for index, gate in enumerate(gates))(tasks.collect.s())
-    group_id = result.parent.id
-    assert ChordCounter.objects.get(group_id=group_id).count == HEADER_SIZE
-    # A chord keeps only its counter; saving the header group gives it a page.
-    result.parent.save()
+    assert ChordCounter.objects.get(group_id=result.parent.id).count == HEADER_SIZE
+    yield result, gates
+    for gate in gates:  # whatever happened, let the worker's processes go
+        open(gate, "a").close()
 
-    page.goto(live_server.url + f"/dashboard/groups/{group_id}/")
-    members = page.locator("#group-members")
-    expect(members.locator("tbody tr")).to_have_count(HEADER_SIZE)
-    page.get_by_label("Live refresh").select_option("2")
-    expect(members.locator(".live")).to_be_visible()
+
+def release(gate):
+    open(gate, "w").close()
+
+
+def test_the_chords_page_counts_down_as_the_worker_finishes_the_header(logged_in, live_server, running_chord):
+    page = logged_in
+    result, gates = running_chord
+    group_id = result.parent.id
+
+    page.goto(live_server.url + "/dashboard/chords/")
+    row = page.locator("#chord-table tbody tr", has=page.locator(f'a.id[title="{group_id}"]'))
+    expect(row).to_contain_text(f"0 / {HEADER_SIZE} done · {HEADER_SIZE} remaining")
+    expect(page.locator("#chord-table .live")).to_be_visible()
     page.evaluate("window.__sameDocument = true")
 
-    for done, gate in enumerate(gates, start=1):
-        open(gate, "w").close()
-        counter_reaches(group_id, HEADER_SIZE - done)
-        expect(members.locator(".breakdown")).to_contain_text(f"{states.SUCCESS} {done}", timeout=LIVE)
-        expect(members.locator("tbody .badge", has_text=states.SUCCESS)).to_have_count(done)
+    for done, gate in enumerate(gates[:-1], start=1):
+        release(gate)
+        expect(row).to_contain_text(f"{done} / {HEADER_SIZE} done · {HEADER_SIZE - done} remaining", timeout=LIVE)
+        expect(row.locator(".breakdown")).to_contain_text(f"{states.SUCCESS} {done}")
+        assert ChordCounter.objects.get(group_id=group_id).count == HEADER_SIZE - done
 
+    release(gates[-1])
+    expect(row).to_have_count(0, timeout=LIVE)  # the body was sent: the chord left the live list
     assert result.get(timeout=TIMEOUT) == list(range(HEADER_SIZE))
     assert not ChordCounter.objects.filter(group_id=group_id).exists()
     assert page.evaluate("window.__sameDocument === true"), "the live refresh reloaded the page"
@@ -62,3 +61,29 @@ def test_the_group_page_follows_a_running_chord_live(logged_in, live_server, app
     expect(page.locator("#task-results tbody tr")).to_have_count(1)
     expect(page.locator("#task-results tbody .badge")).to_have_text(states.SUCCESS)
     assert TaskResult.objects.get(task_id=result.id).task_name == "tests.e2e.tasks.collect"
+
+
+def test_a_running_chord_links_to_its_group_page_which_follows_it_live(logged_in, live_server, running_chord):
+    page = logged_in
+    result, gates = running_chord
+    group_id = result.parent.id
+
+    page.goto(live_server.url + "/dashboard/chords/")
+    page.locator(f'#chord-table a.id[title="{group_id}"]').click()
+    expect(page).to_have_url(live_server.url + f"/dashboard/groups/{group_id}/")
+    members = page.locator("#group-members")
+    expect(members.locator("tbody tr")).to_have_count(HEADER_SIZE)
+    page.get_by_label("Live refresh").select_option("2")
+    expect(members.locator(".live")).to_be_visible()
+
+    for done, gate in enumerate(gates[:-1], start=1):
+        release(gate)
+        expect(members.locator(".breakdown")).to_contain_text(f"{states.SUCCESS} {done}", timeout=LIVE)
+        expect(members.locator("tbody .badge", has_text=states.SUCCESS)).to_have_count(done)
+        expect(members).to_contain_text(f"Chord running: {HEADER_SIZE - done} of {HEADER_SIZE} header tasks")
+
+    # The last one sends the body and the counter goes: the page says so and stops polling.
+    release(gates[-1])
+    expect(members).to_contain_text("This chord has finished", timeout=LIVE)
+    assert result.get(timeout=TIMEOUT) == list(range(HEADER_SIZE))
+    assert page.dialogs == []
