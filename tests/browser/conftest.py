@@ -133,3 +133,20 @@ def seeded(transactional_db):
     failures = TaskResult.objects.filter(status=states.FAILURE).count()
     assert 2 <= failures <= 25 and GroupResult.objects.exists(), "the seed should give failures and a group"
     return SEEDED_ROWS
+
+
+@pytest.fixture
+def worker_app(app):
+    """The real worker's Celery app, current in the live server's threads too.
+
+    The dashboard sends tasks (a retry) through Celery's current app; the
+    live server answers in threads of its own, which fall back to the
+    process's default app: for the test's duration that is the app the
+    worker consumes from.
+    """
+    from celery import _state
+
+    previous = _state.default_app
+    app.set_default()
+    yield app
+    _state.set_default_app(previous)
