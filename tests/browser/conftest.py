@@ -20,8 +20,9 @@ from results.models import GroupResult, TaskResult
 
 # A real Celery worker for the tests that need one: the end-to-end suite's
 # fixtures, reused as they are (a session-scoped worker writing into the
-# test database).
-from tests.e2e.conftest import app, broker, db_worker, marker_dir, start_worker  # noqa: F401
+# test database); only ``app`` is this folder's own (see below).
+from tests.e2e import celery_app
+from tests.e2e.conftest import broker, db_worker, marker_dir, start_worker  # noqa: F401
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -136,17 +137,19 @@ def seeded(transactional_db):
 
 
 @pytest.fixture
-def worker_app(app):
-    """The real worker's Celery app, current in the live server's threads too.
+def app(db_worker):
+    """The real worker's Celery app, current for this test only, in every thread.
 
     The dashboard sends tasks (a retry) through Celery's current app; the
     live server answers in threads of its own, which fall back to the
-    process's default app: for the test's duration that is the app the
-    worker consumes from.
+    process's default app, so both are this app until the test ends, and
+    then what they were (later tests see the project's app again).
     """
     from celery import _state
 
-    previous = _state.default_app
-    app.set_default()
-    yield app
-    _state.set_default_app(previous)
+    previous_current, previous_default = _state._tls.current_app, _state.default_app
+    celery_app.app.set_current()
+    celery_app.app.set_default()
+    yield celery_app.app
+    _state._set_current_app(previous_current)
+    _state.set_default_app(previous_default)

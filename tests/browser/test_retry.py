@@ -25,7 +25,7 @@ def operator(viewer, settings):
 
 
 @pytest.fixture
-def failed_once(worker_app, marker_dir):
+def failed_once(app, marker_dir):
     """A task that failed on the worker and succeeds when run again."""
     result = tasks.fail_unless_marker.delay(os.path.join(marker_dir, "marker"))
     with pytest.raises(tasks.ExpectedFailure):
