@@ -67,7 +67,10 @@ class ChordListView(DashboardView):
 
     @method_decorator(condition(etag_func=chords_etag))
     def get(self, request, *args, **kwargs):
-        options = ChordOptionsForm(request.GET)
+        data = request.GET.copy()
+        # Unset means the default interval: the select shows it (not "paused").
+        data.setdefault("refresh", str(dashboard_setting("CHORDS_REFRESH")))
+        options = ChordOptionsForm(data)
         running, more = chords.running_chords()
         context = self.get_context_data(
             options=options,

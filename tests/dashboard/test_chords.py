@@ -1,5 +1,6 @@
 """The live chord counters page: progress, header states, stuck chords, 304 while nothing changes."""
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -169,3 +170,10 @@ def test_needs_the_view_permission(client, stranger):
     assert client.get(URL).status_code == 302
     client.force_login(stranger)
     assert client.get(URL).status_code == 403
+
+
+def test_the_refresh_select_shows_the_interval_in_use(client_viewer, db):
+    default = client_viewer.get(URL).content.decode()
+    assert re.search(r'<option value="2" selected>', default)  # live by default, not "paused"
+    paused = client_viewer.get(URL + "?refresh=0").content.decode()
+    assert re.search(r'<option value="0" selected>', paused)
