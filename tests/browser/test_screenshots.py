@@ -58,3 +58,28 @@ def test_screenshots_of_the_main_pages(logged_in, live_server, busy_shop, screen
     expect(page.locator("#group-members .breakdown")).to_be_visible()
     screenshot("group")
     assert page.dialogs == []
+
+
+def test_screenshot_of_the_running_chords(logged_in, live_server, app, marker_dir, screenshot):
+    """Two chords on the real worker, part of their header released."""
+    from celery import chord
+
+    from ..e2e import tasks
+
+    gates = []
+    # Four worker processes: the released header tasks finish, the others hold a process or wait.
+    for size, released in ((8, 5), (6, 1)):
+        chord_gates = [f"{marker_dir}/chord{size}-{index}" for index in range(size)]
+        gates += chord_gates
+        chord(tasks.wait_for_file.s(gate, index) for index, gate in enumerate(chord_gates))(tasks.collect.s())
+        for gate in chord_gates[:released]:
+            open(gate, "w").close()
+    try:
+        page = logged_in
+        page.goto(live_server.url + "/dashboard/chords/")
+        expect(page.locator("#chord-table")).to_contain_text("5 / 8 done", timeout=20_000)
+        expect(page.locator("#chord-table")).to_contain_text("1 / 6 done", timeout=20_000)
+        screenshot("chords")
+    finally:
+        for gate in gates:  # let the worker finish them
+            open(gate, "a").close()
