@@ -321,7 +321,10 @@ def revoke(user, task_ids, terminate=False, app=None):
     if to_revoke:
         verb = _("terminated") if terminate else _("revoked")
         try:
-            app.control.revoke(to_revoke, terminate=terminate, signal="SIGTERM")
+            with app.connection_for_write() as connection:
+                # Bounded: left to itself, a broadcast to a broker that is down retries for seconds.
+                connection.ensure_connection(**dashboard_setting("BROKER_RETRY_POLICY"))
+                app.control.revoke(to_revoke, terminate=terminate, signal="SIGTERM", connection=connection)
         except BROKER_ERRORS as exc:
             detail = _("Not %(verb)s: the broker was unreachable (%(error)s).") % {"verb": verb, "error": f"{type(exc).__name__}: {exc}"}
             outcome.tasks.extend(TaskOutcome(task_id, False, detail) for task_id in to_revoke)

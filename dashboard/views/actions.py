@@ -180,6 +180,8 @@ class TaskActionView(GatedActionView):
             if not filterset.is_valid():
                 return {"errors": [f"{name}: {' '.join(errs)}" for name, errs in filterset.errors.items()], "ids": []}
             ids = selectors.matching_task_ids(filterset.qs, limit + 1)
+            if not ids:
+                return {"errors": [_("No task matches these filters: nothing to do.")], "ids": []}
             return {
                 "ids": ids[:limit], "count": min(len(ids), limit), "more": len(ids) > limit, "limit": limit,
                 "scope": "filter", "query": canonical_query(query, drop=("scope", "next", "cursor", "page", "sort", "refresh")),
