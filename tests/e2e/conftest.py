@@ -16,10 +16,12 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from celery import current_app
 from django.db import connection
 
 from tests.services import REDIS_URL, redis_unreachable
@@ -178,8 +180,19 @@ def db_worker(start_worker):
 
 @pytest.fixture
 def app(db_worker):
-    celery_app.app.set_current()
-    return celery_app.app
+    with current(celery_app.app):
+        yield celery_app.app
+
+
+@contextmanager
+def current(app):
+    """Make ``app`` Celery's current app (``tasks.add.delay`` sends with it), then restore the previous one."""
+    previous = current_app._get_current_object()
+    app.set_current()
+    try:
+        yield app
+    finally:
+        previous.set_current()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from results.models import ChordCounter, TaskResult
 from tests.services import REDIS_URL, redis_unreachable
 
 from . import celery_app, tasks
+from .conftest import current
 from .test_database_backend import TIMEOUT, body_runs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,8 +21,8 @@ class TestFilesystemTransport:
     @pytest.fixture(autouse=True)
     def app(self, start_worker):
         start_worker("filesystem_app", concurrency=3, filesystem=True)
-        celery_app.filesystem_app.set_current()
-        return celery_app.filesystem_app
+        with current(celery_app.filesystem_app):
+            yield celery_app.filesystem_app
 
     def test_task_and_failure(self):
         assert tasks.add.delay(20, 22).get(timeout=TIMEOUT) == 42
@@ -41,8 +42,8 @@ class TestPickle:
     @pytest.fixture(autouse=True)
     def app(self, start_worker):
         start_worker("pickle_app", concurrency=2)
-        celery_app.pickle_app.set_current()
-        return celery_app.pickle_app
+        with current(celery_app.pickle_app):
+            yield celery_app.pickle_app
 
     def test_python_values_round_trip_as_base64_text(self):
         result = tasks.python_values.delay(6)
@@ -69,8 +70,8 @@ class TestCacheBackendOnRedis:
             pytest.skip(reason)
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
         start_worker("cache_app", concurrency=2, extra_env={"CACHE_URL": REDIS_URL})
-        celery_app.cache_app.set_current()
-        return celery_app.cache_app
+        with current(celery_app.cache_app):
+            yield celery_app.cache_app
 
     def test_results_states_and_expiry(self, app):
         result = tasks.add.delay(2, 2)
