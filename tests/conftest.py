@@ -20,8 +20,14 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(scope="session", autouse=True)
 def plain_static_storage():
-    """Serve static files from the finders, without collectstatic's manifest."""
+    """Serve static files from the finders, without collectstatic's manifest.
+
+    No ``STATIC_ROOT`` either, so WhiteNoise does not look for (and warn
+    about) a collected folder that tests never build.
+    """
     with override_settings(
+        STATIC_ROOT=None,
+        WHITENOISE_USE_FINDERS=True,
         STORAGES={
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
