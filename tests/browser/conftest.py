@@ -37,6 +37,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser-test-pw-4711"
 SEEDED_ROWS = 600
 
+
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium per test module.
