@@ -37,6 +37,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser-test-pw-4711"
 SEEDED_ROWS = 600
 
+# Auto-waiting expectations wait this long (Playwright's default is 5 s):
+# room for a loaded, shared CI machine; a passing check returns at once.
+expect.set_options(timeout=10_000)
+
 
 @pytest.fixture(scope="module")
 def browser():
