@@ -50,21 +50,21 @@ def test_filters_swap_the_table_push_the_url_and_back_restores_them(logged_in, l
     failures = TaskResult.objects.filter(status=states.FAILURE)
     page.get_by_label("Status").select_option(states.FAILURE)
     expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
-    expect(page.locator(ROWS)).to_have_count(failures.count())
+    expect(page.locator(ROWS)).to_have_count(min(failures.count(), PER_PAGE))
     assert set(column(page, 3).all_inner_texts()) == {states.FAILURE}
     assert_same_document(page)
 
     page.get_by_label("Worker").fill(worker)
     page.get_by_label("Worker").press("Enter")
     expect(page).to_have_url(re.compile(r"\?status=FAILURE&worker=" + re.escape(worker.replace("@", "%40")) + "$"))
-    expect(page.locator(ROWS)).to_have_count(failures.filter(worker=worker).count())
+    expect(page.locator(ROWS)).to_have_count(min(failures.filter(worker=worker).count(), PER_PAGE))
     assert set(column(page, 4).all_inner_texts()) == {worker}
     assert set(column(page, 3).all_inner_texts()) == {states.FAILURE}
     assert_same_document(page)
 
     page.go_back()
     expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
-    expect(page.locator(ROWS)).to_have_count(failures.count())
+    expect(page.locator(ROWS)).to_have_count(min(failures.count(), PER_PAGE))
     expect(page.get_by_label("Status")).to_have_values([states.FAILURE])
     expect(page.get_by_label("Worker")).to_have_value("")
 
