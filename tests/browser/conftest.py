@@ -157,11 +157,11 @@ def app(db_worker):
     process's default app, so both are this app until the test ends, and
     then what they were (later tests see the project's app again).
     """
-    from celery import _state
+    from celery import _state, current_app
 
-    previous_current, previous_default = _state._tls.current_app, _state.default_app
+    previous_current, previous_default = current_app._get_current_object(), _state.default_app
     celery_app.app.set_current()
     celery_app.app.set_default()
     yield celery_app.app
-    _state._set_current_app(previous_current)
+    previous_current.set_current()
     _state.set_default_app(previous_default)

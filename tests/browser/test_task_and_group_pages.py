@@ -34,8 +34,6 @@ def test_open_a_failed_task_and_expand_its_full_traceback(logged_in, live_server
     expect(full_text).to_be_visible()
     expect(full_text).to_contain_text("Traceback (most recent call last):")
     expect(full_text).to_contain_text(exception_line)
-    # The runs of the same arguments load after the page.
-    expect(page.locator("#same-args")).not_to_contain_text("Find other runs")
     assert page.dialogs == []
 
 
