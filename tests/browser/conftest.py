@@ -39,7 +39,7 @@ SEEDED_ROWS = 600
 
 # Auto-waiting expectations wait this long (Playwright's default is 5 s):
 # room for a loaded, shared CI machine; a passing check returns at once.
-expect.set_options(timeout=10_000)
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")
