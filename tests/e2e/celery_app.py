@@ -9,6 +9,8 @@ import os
 
 from celery import Celery
 
+from dashboard_project.celery import FILESYSTEM_TRANSPORT
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
 
 DATABASE_BACKEND = "results.backends:DatabaseBackend"
@@ -29,6 +31,9 @@ def configure(app, broker_url, queue, broker_dir=None):
         options["visibility_timeout"] = 3600
     app.conf.update(
         broker_url=broker_url,
+        # The project's atomic filesystem transport: kombu's own can hand a
+        # worker a message file that is not written yet.
+        broker_transport=FILESYSTEM_TRANSPORT if broker_url.startswith("filesystem://") else None,
         broker_transport_options=options,
         task_default_queue=queue,
         worker_prefetch_multiplier=1,
