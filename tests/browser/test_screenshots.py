@@ -66,12 +66,13 @@ def test_screenshot_of_the_running_chords(logged_in, live_server, app, marker_di
 
     from ..e2e import tasks
 
-    gates = []
+    gates, bodies = [], []
     # Four worker processes: the released header tasks finish, the others hold a process or wait.
     for size, released in ((8, 5), (6, 1)):
         chord_gates = [f"{marker_dir}/chord{size}-{index}" for index in range(size)]
         gates += chord_gates
-        chord(tasks.wait_for_file.s(gate, index) for index, gate in enumerate(chord_gates))(tasks.collect.s())
+        header = (tasks.wait_for_file.s(gate, index) for index, gate in enumerate(chord_gates))
+        bodies.append(chord(header)(tasks.collect.s()))
         for gate in chord_gates[:released]:
             open(gate, "w").close()
     try:
@@ -83,3 +84,7 @@ def test_screenshot_of_the_running_chords(logged_in, live_server, app, marker_di
     finally:
         for gate in gates:  # let the worker finish them
             open(gate, "a").close()
+        # Wait for the chords to end: the tables are emptied after the test,
+        # which deadlocks on PostgreSQL with a worker still writing to them.
+        for body in bodies:
+            body.get(timeout=60, propagate=False)
