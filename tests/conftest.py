@@ -6,6 +6,7 @@ database. Tests that only make sense on one vendor carry a marker and
 skip elsewhere with the reason.
 """
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 
@@ -34,3 +35,15 @@ def plain_static_storage():
         }
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_dashboard_settings(settings):
+    """No cached filter choices between tests, and the local-memory cache emptied.
+
+    Each test then sees exactly the workers and task names it stored.
+    """
+    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0}
+    cache.clear()
+    yield
+    cache.clear()

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from celery import states
 from django.contrib.auth.models import Permission, User
-from django.core.cache import cache
 from playwright.sync_api import expect
 
 from demo.seed import dates_as_given, group_result, seed_tasks
@@ -91,15 +90,6 @@ def screenshot(page, tmp_path):
         return path
 
     return take
-
-
-@pytest.fixture(autouse=True)
-def fresh_dashboard_settings(settings):
-    """No cached filter choices: each test sees the workers and names it stored."""
-    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

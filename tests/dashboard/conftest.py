@@ -5,21 +5,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.core.cache import cache
 from django.utils import timezone
 
 from results.models import GroupResult, TaskResult
 
 _sequence = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def fresh_dashboard_settings(settings):
-    """No facet cache between tests, and the locmem cache emptied."""
-    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
