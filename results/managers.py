@@ -84,11 +84,31 @@ def check_lengths(instance):
             )
 
 
+def check_id(key, value):
+    """Refuse an empty task or group id before anything is written.
+
+    A row with an empty id cannot be linked to, looked up by URL or told
+    apart from "no id"; Celery never generates one, so it is always a bug
+    of the caller.
+    """
+    if value is None or not str(value).strip():
+        raise ValueError(f"{key} must not be empty (got {value!r}).")
+
+
 class ResultManager(models.Manager):
-    """Behaviour shared by the task and group result managers."""
+    """Behaviour shared by the task and group result managers.
+
+    Every method runs on the manager's own database when it has one
+    (``db_manager(alias)``), and asks the router only otherwise, as Django's
+    own managers do.
+    """
+
+    def db_for_write(self):
+        """The alias writes go to: the manager's own (``db_manager``), else the router's."""
+        return self._db or router.db_for_write(self.model, **self._hints)
 
     def connection_for_write(self):
-        return connections[router.db_for_write(self.model)]
+        return connections[self.db_for_write()]
 
     def connection_for_read(self):
         return connections[self.db]
@@ -107,7 +127,7 @@ class ResultManager(models.Manager):
         concurrent writers are never blocked for long, however many rows
         have expired. The cut-off is fixed once, at the start.
         """
-        db = router.db_for_write(self.model)
+        db = self.db_for_write()
         expired = self.get_all_expired(expires).using(db).order_by("pk")
         deleted = 0
         while True:
@@ -156,9 +176,10 @@ class ResultManager(models.Manager):
         first value, so it is left unloaded on the returned instance and read
         from the database only if asked for.
         """
+        check_id(key, value)
         instance = self.model(**{key: value}, **fields)
         check_lengths(instance)
-        db = using or router.db_for_write(self.model, instance=instance)
+        db = using or self._db or router.db_for_write(self.model, instance=instance)
         connection = connections[db]
         if durable or connection.vendor != "postgresql" or not connection.get_autocommit():
             rows = self._insert_or_update(db, instance, key, fields)

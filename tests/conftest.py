@@ -5,12 +5,33 @@ default); ``tests/run_matrix.py`` runs the suite once per reachable
 database. Tests that only make sense on one vendor carry a marker and
 skip elsewhere with the reason.
 """
+import copy
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 
 VENDOR_MARKERS = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB"}
+
+#: A second alias on the same server, for tests of ``db_manager(...)`` and
+#: ``using=``. pytest-django creates its test database only for the tests
+#: that ask for it (``django_db(databases=[..., OTHER_DB])``).
+OTHER_DB = "other"
+
+
+def pytest_configure(config):
+    default = settings.DATABASES["default"]
+    other = copy.deepcopy(default)
+    test = other.setdefault("TEST", {})
+    if default["ENGINE"].endswith("sqlite3"):
+        base = Path(test.get("NAME") or default["NAME"])
+        test["NAME"] = str(base.with_name(f"{base.stem}-{OTHER_DB}{base.suffix}"))
+    else:
+        test["NAME"] = f"{test.get('NAME') or 'test_' + default['NAME']}_{OTHER_DB}"
+    settings.DATABASES.setdefault(OTHER_DB, other)
 
 
 def pytest_runtest_setup(item):

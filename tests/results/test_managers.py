@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from results.managers import TxIsolationWarning, transaction_retry
 from results.models import GroupResult, TaskResult
 from results.utils import now
+from tests.conftest import OTHER_DB
 
 STORE_ARGS = ("application/json", "utf-8")
 
@@ -121,6 +122,12 @@ class TestStoreResult:
             store("x" * 256)
         assert TaskResult.objects.count() == 0
 
+    @pytest.mark.parametrize("task_id", ["", " ", None])
+    def test_empty_task_id_is_refused_before_writing(self, task_id):
+        with pytest.raises(ValueError, match="task_id must not be empty"):
+            store(task_id)
+        assert TaskResult.objects.count() == 0
+
     def test_too_long_status_is_refused_before_writing(self):
         with pytest.raises(ValueError, match="status is 51 characters long"):
             store("t1", status="S" * 51)
@@ -152,6 +159,12 @@ class TestStoreResult:
         assert GroupResult.objects.count() == 1
         assert group.result == "second" and group.content_encoding == "binary"
         assert group.date_created == first.date_created
+
+    @pytest.mark.parametrize("group_id", ["", None])
+    def test_empty_group_id_is_refused(self, group_id):
+        with pytest.raises(ValueError, match="group_id must not be empty"):
+            GroupResult.objects.store_group_result(*STORE_ARGS, group_id, "r")
+        assert GroupResult.objects.count() == 0
 
     def test_too_long_group_id_is_refused(self):
         with pytest.raises(ValueError, match="group_id"):
@@ -282,8 +295,67 @@ def test_connections_and_engine():
     assert manager.current_engine() == connections["default"].settings_dict["ENGINE"]
 
 
-def age_rows(model, **age):
-    model.objects.update(date_done=now() - timedelta(**age))
+def age_rows(model, using="default", **age):
+    model.objects.using(using).update(date_done=now() - timedelta(**age))
+
+
+@pytest.mark.django_db(databases=[OTHER_DB])
+class TestManagerOnAnotherDatabase:
+    """``db_manager(alias)`` wins over the router; any query to ``default`` fails these tests."""
+
+    @pytest.fixture(autouse=True)
+    def router_says_default(self, settings):
+        class EverythingOnDefault:
+            def db_for_read(self, model, **hints):
+                return "default"
+
+            def db_for_write(self, model, **hints):
+                return "default"
+
+        settings.DATABASE_ROUTERS = [EverythingOnDefault()]
+
+    @pytest.fixture
+    def tasks(self):
+        return TaskResult.objects.db_manager(OTHER_DB)
+
+    @pytest.fixture
+    def groups(self):
+        return GroupResult.objects.db_manager(OTHER_DB)
+
+    def test_store_and_get_task(self, tasks):
+        stored = tasks.store_result(*STORE_ARGS, "t1", '"ok"', states.SUCCESS)
+        assert stored._state.db == OTHER_DB
+        assert tasks.get_task("t1").pk == stored.pk
+        assert tasks.get_task("missing").pk is None
+
+    def test_store_and_get_group(self, groups):
+        stored = groups.store_group_result(*STORE_ARGS, "g1", "r")
+        assert stored._state.db == OTHER_DB and groups.get_group("g1").pk == stored.pk
+
+    def test_expiry(self, tasks, groups):
+        for i in range(3):
+            tasks.store_result(*STORE_ARGS, f"old-{i}", '"ok"', states.SUCCESS)
+        groups.store_group_result(*STORE_ARGS, "old-group", "r")
+        age_rows(TaskResult, using=OTHER_DB, days=2)
+        age_rows(GroupResult, using=OTHER_DB, days=2)
+        tasks.store_result(*STORE_ARGS, "fresh", '"ok"', states.SUCCESS)
+        assert tasks.get_all_expired(86400).count() == 3
+        assert tasks.delete_expired(86400, batch_size=2) == 3
+        assert list(tasks.values_list("task_id", flat=True)) == ["fresh"]
+        assert groups.get_all_expired(86400).count() == 1
+        assert groups.delete_expired(86400) == 1
+
+    def test_connections_and_engine(self, tasks):
+        assert tasks.connection_for_write() is connections[OTHER_DB]
+        assert tasks.connection_for_read() is connections[OTHER_DB]
+        assert tasks.current_engine() == connections[OTHER_DB].settings_dict["ENGINE"]
+        tasks.warn_if_repeatable_read()
+
+    def test_using_wins_over_the_managers_database(self, settings):
+        TaskResult.objects.db_manager("default").store_result(
+            *STORE_ARGS, "t1", '"ok"', states.SUCCESS, using=OTHER_DB
+        )
+        assert TaskResult.objects.using(OTHER_DB).filter(task_id="t1").exists()
 
 
 @pytest.mark.django_db
