@@ -157,6 +157,8 @@ class ChordCounter(models.Model):
 
     Created when the chord is applied; each header task that finishes
     decrements ``count``, and the one that brings it to zero calls the body.
+    ``returned`` remembers which header tasks have returned, so that a task
+    delivered twice (``acks_late`` and a lost worker) is counted once.
     """
 
     group_id = models.CharField(
@@ -171,6 +173,19 @@ class ChordCounter(models.Model):
     count = models.PositiveIntegerField(
         help_text=_("Header tasks that have not returned yet; starts at the header size"),
     )
+    returned = models.TextField(
+        null=True,
+        default=None,
+        editable=False,
+        help_text=_(
+            "One character per header task, in header order (nested groups flattened): "
+            "1 once it has returned, else 0. Empty for counters written by other backends."
+        ),
+    )
+
+    def header_task_ids(self):
+        """Ids of the tasks the header waits for, in order, nested groups flattened."""
+        return list(flatten_result_tuples(json.loads(self.sub_tasks)))
 
     def group_result(self, app=None):
         """The header as a ``celery.result.GroupResult`` of its sub-task results."""
@@ -182,6 +197,18 @@ class ChordCounter(models.Model):
 
     def __str__(self):
         return f"<ChordCounter: {self.group_id} ({self.count} left)>"
+
+
+def flatten_result_tuples(result_tuples):
+    """Task ids in result tuples (``AsyncResult.as_tuple()``), the members of nested groups in their place.
+
+    A task's tuple is ``[[id, parent], None]``; a group's is ``[[id, parent], [members...]]``.
+    """
+    for (task_id, _parent), members in result_tuples:
+        if members is None:
+            yield task_id
+        else:
+            yield from flatten_result_tuples(members)
 
 
 class GroupResult(models.Model):

@@ -22,8 +22,8 @@ from django.db.models.functions import Now
 from kombu.exceptions import DecodeError
 from kombu.serialization import loads
 
-from ..managers import transaction_retry
-from ..models import ChordCounter, GroupResult, TaskResult
+from ..managers import check_id, check_lengths, transaction_retry
+from ..models import ChordCounter, GroupResult, TaskResult, flatten_result_tuples
 
 logger = get_logger(__name__)
 
@@ -242,18 +242,42 @@ class DatabaseBackend(BaseDictBackend):
     # --- chords -----------------------------------------------------------
 
     def apply_chord(self, header_result_args, body, **kwargs):
-        """Create the chord's counter, set to the header size, before the header runs."""
+        """Create the chord's counter, set to the header size, before the header runs.
+
+        The size counts the tasks of nested groups (a header element that is
+        a chain ending in a group returns once per member), as Celery's own
+        ``set_chord_size`` will; the body's ``chord_size`` wins when set.
+        """
         self.ensure_chords_allowed()
         if isinstance(header_result_args, CeleryGroupResult):
             header_result = header_result_args
         else:
             header_result = self.app.GroupResult(*header_result_args)
-        sub_tasks = [result.as_tuple() for result in header_result.results]
-        ChordCounter.objects.using(router.db_for_write(ChordCounter)).create(
-            group_id=header_result.id,
-            sub_tasks=json.dumps(sub_tasks),
-            count=body.get("chord_size") or len(sub_tasks),
-        )
+        counter = ChordCounter(group_id=header_result.id, sub_tasks=json.dumps(
+            [result.as_tuple() for result in header_result.results]
+        ))
+        size = len(counter.header_task_ids())
+        counter.count = body.get("chord_size") or size
+        counter.returned = "0" * size
+        check_id("group_id", counter.group_id)
+        check_lengths(counter)
+        counter.save(using=router.db_for_write(ChordCounter), force_insert=True)
+
+    def set_chord_size(self, group_id, chord_size):
+        """Celery's count of the header's parts, sent with the last of them: the counter follows it.
+
+        Parts that have already returned stay counted, so the call is safe
+        however many of them finished before it.
+        """
+        db = router.db_for_write(ChordCounter)
+        with transaction.atomic(using=db):
+            counter = ChordCounter.objects.using(db).select_for_update().filter(group_id=group_id).first()
+            if counter is None or counter.returned is None:
+                return
+            count = max(chord_size - counter.returned.count("1"), 0)
+            if count != counter.count:
+                counter.count = count
+                counter.save(update_fields=["count"])
 
     def add_to_chord(self, group_id, result):
         """Add ``result`` to the header of the running chord ``group_id``."""
@@ -262,26 +286,34 @@ class DatabaseBackend(BaseDictBackend):
             counter = ChordCounter.objects.using(db).select_for_update().get(group_id=group_id)
             counter.sub_tasks = json.dumps([*json.loads(counter.sub_tasks), result.as_tuple()])
             counter.count += 1
-            counter.save(update_fields=["sub_tasks", "count"])
+            if counter.returned is not None:
+                counter.returned += "0" * len(list(flatten_result_tuples([result.as_tuple()])))
+            counter.save(update_fields=["sub_tasks", "count", "returned"])
 
     def on_chord_part_return(self, request, state, result, **kwargs):
         """Count one header task in; the part that completes the header calls the body."""
         if not request.group or not request.id:
             return
-        counter = self._count_chord_part(request.group)
-        if counter is not None:
-            self._call_chord_body(request, counter)
+        due = self._count_chord_part(request.group, request.id)
+        if due is not None:
+            self._call_chord_body(request, *due)
 
     @transaction_retry(max_retries=CHORD_PART_RETRIES)
-    def _count_chord_part(self, group_id):
-        """Decrement the chord's counter under a row lock; return it if the body is due.
+    def _count_chord_part(self, group_id, task_id):
+        """Count header task ``task_id`` in under a row lock; ``(counter, missing ids)`` if the body is due.
 
-        When the count reaches zero, the header rows say whether every task
-        really is ready: a header task delivered twice (``acks_late`` and a
-        lost worker) counts twice, so zero can come early. Then the count is
-        set again to the tasks still running, and the last of them fires the
-        body. The counter is deleted in the transaction that decides to fire,
-        so the body is called at most once, whatever arrives later.
+        A task delivered twice (``acks_late`` and a lost worker) returns
+        twice: ``returned`` counts it once, and warns. Once every part has
+        returned, the header rows decide:
+
+        - a row that is not ready (the second copy of a task delivered twice
+          is running again) makes the body wait for the next return;
+        - a task with no row at all (``ignore_result``, or forgotten) will
+          never be ready: the body is due, and fails naming it;
+        - otherwise the body is due with every value.
+
+        The counter is deleted in the transaction that decides to fire, so
+        the body is called at most once, whatever arrives later.
         """
         db = router.db_for_write(ChordCounter)
         with transaction.atomic(using=db):
@@ -289,35 +321,62 @@ class DatabaseBackend(BaseDictBackend):
             if counter is None:
                 logger.warning("Chord %s: no ChordCounter; this part is ignored (body already called?)", group_id)
                 return None
-            counter.count -= 1
-            if counter.count <= 0:
-                unready = self._unready_task_ids(header_task_ids(counter.group_result(app=self.app)), db)
-                if not unready:
-                    counter.delete()
-                    return counter
+            header_ids = counter.header_task_ids()
+            if not self._mark_returned(counter, header_ids, task_id):
                 logger.warning(
-                    "Chord %s counted down to zero with %d header task(s) not ready "
-                    "(a task was delivered twice?); waiting for them.", group_id, len(unready),
+                    "Chord %s: header task %s returned again (delivered twice?); it is counted once.",
+                    group_id, task_id,
                 )
-                counter.count = len(unready)
-            counter.save(update_fields=["count"])
-            return None
+            if counter.count > 0:
+                counter.save(update_fields=["count", "returned"])
+                return None
+            missing, unready = self._unready_task_ids(header_ids, db)
+            if unready:
+                logger.warning(
+                    "Chord %s: every header task has returned, but %d are not ready "
+                    "(delivered twice and running again?); waiting for them.", group_id, len(unready),
+                )
+                if counter.returned is None:  # no record of who returned: count the unready ones again
+                    counter.count = len(unready)
+                counter.save(update_fields=["count", "returned"])
+                return None
+            counter.delete()
+            return counter, missing
+
+    @staticmethod
+    def _mark_returned(counter, header_ids, task_id):
+        """Count ``task_id`` in on ``counter``; False when it had returned before."""
+        position = header_ids.index(task_id) if task_id in header_ids else None
+        if counter.returned is not None and position is not None and position < len(counter.returned):
+            if counter.returned[position] == "1":
+                return False
+            counter.returned = f"{counter.returned[:position]}1{counter.returned[position + 1:]}"
+        counter.count = max(counter.count - 1, 0)
+        return True
 
     def _unready_task_ids(self, task_ids, db):
-        ready = set()
+        """``(missing, unready)``: header tasks with no stored row, and those whose row is not ready."""
+        statuses = {}
         for batch in batched(task_ids, ID_BATCH_SIZE):
-            ready.update(
+            statuses.update(
                 self.TaskModel._default_manager.using(db)
-                .filter(task_id__in=batch, status__in=states.READY_STATES)
-                .values_list("task_id", flat=True)
+                .filter(task_id__in=batch)
+                .values_list("task_id", "status")
             )
-        return [task_id for task_id in task_ids if task_id not in ready]
+        missing = [task_id for task_id in task_ids if task_id not in statuses]
+        unready = [task_id for task_id in task_ids if statuses.get(task_id, states.SUCCESS) not in states.READY_STATES]
+        return missing, unready
 
-    def _call_chord_body(self, request, counter):
+    def _call_chord_body(self, request, counter, missing=()):
         """Send the body the header's results in order, or fail it with a ``ChordError``."""
         callback = maybe_signature(request.chord, app=self.app)
         header = counter.group_result(app=self.app)
         try:
+            if missing:
+                raise ChordError(
+                    f"Dependency {missing[0]} has no stored result (ignore_result, forgotten or expired?)"
+                    + (f", and {len(missing) - 1} more" if len(missing) > 1 else "")
+                )
             values = self._header_values(header, router.db_for_write(ChordCounter))
         except ChordError as exc:
             logger.error("Chord %s: %s", header.id, exc)
@@ -365,17 +424,6 @@ def periodic_task_name(request):
         if isinstance(headers, dict):
             name = headers.get("periodic_task_name")
     return name
-
-
-def header_task_ids(group_result):
-    """Ids of the tasks a chord header waits for, nested groups flattened."""
-    ids = []
-    for result in group_result.results:
-        if isinstance(result, ResultSet):
-            ids.extend(header_task_ids(result))
-        else:
-            ids.append(result.id)
-    return ids
 
 
 def batched(items, size):

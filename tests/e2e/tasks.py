@@ -122,6 +122,12 @@ def crash_once(self, value, marker_dir):
     os._exit(1)
 
 
+@shared_task(ignore_result=True)
+def echo_unstored(value):
+    """Returns ``value`` without storing it: a chord header part that leaves no row."""
+    return value
+
+
 @shared_task
 def ignore_me():
     raise Ignore()

@@ -186,6 +186,26 @@ class TestChords:
         assert len(body_runs(log)) == 1
         assert not ChordCounter.objects.exists()
 
+    def test_header_chain_ending_in_a_group_is_counted_right_from_the_start(self, app, db_worker, marker_dir):
+        """Celery counts the group's members (``set_chord_size``): no part looks delivered twice."""
+        log = f"{marker_dir}/body.log"
+        header = [tasks.add.s(1, 1), chain(tasks.add.s(1, 2), group(tasks.add.s(0), tasks.add.s(10)))]
+        result = chord(header)(tasks.record_body.s(log))
+        assert result.get(timeout=TIMEOUT) == [2, [3, 13]]
+        assert body_runs(log) == ["[2, [3, 13]]"]
+        group_id = result.parent.id
+        warnings = [line for line in db_worker.log_path.read_text().splitlines() if group_id in line]
+        assert warnings == [], warnings
+
+    def test_header_task_that_stores_no_result_fails_the_body_naming_it(self, app):
+        header = [tasks.add.s(1, 1), tasks.echo_unstored.s("gone")]
+        result = chord(header)(tasks.total.s())
+        with pytest.raises(ChordError, match="has no stored result") as raised:
+            result.get(timeout=TIMEOUT, follow_parents=False)
+        unstored_id = result.parent.results[1].id
+        assert f"Dependency {unstored_id}" in str(raised.value)
+        assert not ChordCounter.objects.exists()
+
     def test_chord_inside_a_chain(self, app):
         workflow = chain(tasks.add.s(1, 1), chord([tasks.add.s(10), tasks.add.s(20)], tasks.total.s()), tasks.add.s(100))
         assert workflow.apply_async().get(timeout=TIMEOUT) == 2 + 10 + 2 + 20 + 100

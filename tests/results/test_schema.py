@@ -81,7 +81,10 @@ def test_group_result_columns():
 
 
 def test_chord_counter_columns():
-    assert_columns(ChordCounter, {"group_id": (False, 255), "sub_tasks": (False, None), "count": (False, None)})
+    assert_columns(
+        ChordCounter,
+        {"group_id": (False, 255), "sub_tasks": (False, None), "count": (False, None), "returned": (True, None)},
+    )
 
 
 def test_task_result_indexes():

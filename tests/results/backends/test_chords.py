@@ -107,12 +107,12 @@ def test_duplicate_delivery_never_fires_early_and_fires_once(backend, sent, capl
     chord = Chord(backend, 3)
     chord.start(2)
     chord.succeed(0)
-    chord.succeed(0)
     with caplog.at_level(logging.WARNING):
-        chord.succeed(1)
+        chord.succeed(0)
+    assert f"header task {chord.task_ids[0]} returned again" in caplog.text
+    chord.succeed(1)
     assert sent == [], "the body must wait for part 2"
     assert chord.counter().count == 1
-    assert "not ready" in caplog.text
     chord.succeed(2)
     assert sent == [("app.tasks.body", ([0, 1, 2],))]
     assert not ChordCounter.objects.exists()
@@ -167,10 +167,105 @@ def test_header_result_deleted_before_the_body_fires_fails_the_body(backend, sen
     chord = Chord(backend, 2)
     chord.succeed(0)
     real_unready = backend._unready_task_ids
-    monkeypatch.setattr(backend, "_unready_task_ids", lambda ids, db: [])  # the row goes after the check
+    monkeypatch.setattr(backend, "_unready_task_ids", lambda ids, db: ([], []))  # the row goes after the check
     TaskResult.objects.filter(task_id=chord.task_ids[0]).delete()
     chord.succeed(1)
     assert sent == []
     body = AsyncResult(chord.body.id, backend=backend, app=backend.app)
     assert isinstance(body.result, ChordError) and "has no stored result" in str(body.result)
-    assert real_unready(chord.task_ids, "default") == [chord.task_ids[0]]
+    assert real_unready(chord.task_ids, "default") == ([chord.task_ids[0]], [])
+
+
+def test_copy_running_again_after_every_part_returned_makes_the_body_wait(backend, sent, caplog):
+    """Part 1 returned, then its second copy started (STARTED replaces SUCCESS) before part 0 returned."""
+    chord = Chord(backend, 2)
+    chord.succeed(1, "first copy")
+    chord.start(1)
+    with caplog.at_level(logging.WARNING):
+        chord.succeed(0)
+    assert sent == [] and "1 are not ready" in caplog.text
+    assert chord.counter().count == 0
+    chord.succeed(1, "second copy")
+    assert sent == [("app.tasks.body", ([0, "second copy"],))]
+    assert not ChordCounter.objects.exists()
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["ignore_result", "forgotten"])
+def test_header_task_without_a_row_fails_the_body_naming_it(backend, sent, stored):
+    chord = Chord(backend, 3)
+    chord.succeed(0)
+    if stored:
+        chord.succeed(1)
+        TaskResult.objects.filter(task_id=chord.task_ids[1]).delete()
+    else:  # what the worker does for a task with ignore_result: the part returns, nothing is stored
+        backend.mark_as_done(chord.task_ids[1], 1, request=chord.request(1), store_result=False)
+    assert TaskResult.objects.filter(task_id=chord.task_ids[1]).count() == 0
+    chord.succeed(2)
+    assert sent == []
+    body = AsyncResult(chord.body.id, backend=backend, app=backend.app)
+    assert body.state == states.FAILURE and isinstance(body.result, ChordError)
+    assert f"Dependency {chord.task_ids[1]} has no stored result" in str(body.result)
+    assert not ChordCounter.objects.exists()
+
+
+def test_counter_without_a_record_of_returns_recounts_the_unready_tasks(backend, sent):
+    """Counters written by another backend (``returned`` empty): a duplicate delivery counts twice."""
+    chord = Chord(backend, 2)
+    ChordCounter.objects.update(returned=None)
+    chord.succeed(0)
+    chord.start(1)
+    chord.succeed(0)
+    assert sent == [] and chord.counter().count == 1
+    chord.succeed(1)
+    assert sent == [("app.tasks.body", ([0, 1],))]
+
+
+def test_nested_groups_count_each_of_their_tasks(backend, sent):
+    """A header element that is a chain ending in a group returns once per member of that group."""
+    app = backend.app
+    inner = app.GroupResult("inner", [AsyncResult("b", app=app), AsyncResult("c", app=app)])
+    body = app.signature("app.tasks.body", options={"task_id": "body"})
+    backend.apply_chord(("outer", [AsyncResult("a", app=app), inner]), body)
+    counter = ChordCounter.objects.get(group_id="outer")
+    assert counter.count == 3 and counter.header_task_ids() == ["a", "b", "c"]
+    for task_id, value in (("a", 1), ("b", 2), ("c", 3)):
+        backend.mark_as_done(task_id, value, request=make_request(task_id, group="outer", chord=dict(body)))
+    assert sent == [("app.tasks.body", ([1, [2, 3]],))]
+
+
+def test_set_chord_size_keeps_the_parts_already_returned(backend, sent):
+    chord = Chord(backend, 3)
+    backend.set_chord_size(chord.group_id, 5)
+    assert chord.counter().count == 5
+    chord.succeed(0)
+    backend.set_chord_size(chord.group_id, 3)
+    assert chord.counter().count == 2
+    backend.set_chord_size("no-such-chord", 3)  # tolerated
+
+
+def test_celery_sizes_a_header_holding_a_chain_that_ends_in_a_group(make_app, sent):
+    """What ``chord(...).apply_async()`` writes: Celery's ``set_chord_size`` and the counter agree."""
+    from celery import chain, chord, group
+
+    app = make_app(broker_url="memory://")
+
+    @app.task(name="app.tasks.add", shared=False)
+    def add(x, y):
+        return x + y
+
+    header = [add.s(1, 1), chain(add.s(1, 2), group(add.s(0, 1), add.s(0, 2)))]
+    calls = []
+    original = app.backend.set_chord_size
+    app.backend.set_chord_size = lambda group_id, size: (calls.append(size), original(group_id, size))
+    result = chord(header, add.s(0)).apply_async()
+    counter = ChordCounter.objects.get()
+    assert calls == [3] and counter.count == 3 and len(counter.header_task_ids()) == 3
+    assert result.parent is not None
+
+
+@pytest.mark.parametrize("group_id, message", [("", "must not be empty"), ("g" * 256, "holds at most 255")])
+def test_apply_chord_refuses_a_bad_group_id_before_writing(backend, group_id, message):
+    body = backend.app.signature("app.tasks.body")
+    with pytest.raises(ValueError, match=message):
+        backend.apply_chord((group_id, [AsyncResult("a", app=backend.app)]), body)
+    assert not ChordCounter.objects.exists()
