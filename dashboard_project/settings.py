@@ -5,6 +5,8 @@ with embedded defaults that need no server: a SQLite file and Celery's
 filesystem broker, both under ``var/``.
 """
 import os
+import re
+import warnings
 from pathlib import Path
 
 from .env import database_config, env_bool, env_list, secret_key
@@ -100,8 +102,19 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Hashed, compressed names once ``collectstatic`` has run; plain names before.
+    "staticfiles": {"BACKEND": "dashboard_project.storage.ManifestOrPlainStaticFilesStorage"},
 }
+# Until ``collectstatic`` has left its manifest (``staticfiles.json``) in
+# STATIC_ROOT, as on a fresh clone's ``manage.py runserver``, WhiteNoise
+# serves the plain names from the finders with DEBUG off too (under DEBUG it
+# always does), and the missing STATIC_ROOT is expected, not worth a warning.
+static_collected = (STATIC_ROOT / "staticfiles.json").is_file()
+WHITENOISE_USE_FINDERS = DEBUG or not static_collected
+if not static_collected:
+    warnings.filterwarnings(
+        "ignore", message=re.escape(f"No directory at: {os.path.abspath(STATIC_ROOT)}"), category=UserWarning
+    )
 
 LOGGING = {
     "version": 1,
