@@ -21,3 +21,12 @@ def allow_edits():
 def id_first_urls():
     """``DJANGO_CELERY_RESULTS_ID_FIRST_URLS``: also serve the legacy ``<id>/done/`` routes."""
     return getattr(settings, "DJANGO_CELERY_RESULTS_ID_FIRST_URLS", True)
+
+
+DEFAULT_OUTAGE_TIMEOUT = 60
+
+
+def outage_timeout():
+    """``DJANGO_CELERY_RESULTS['OUTAGE_TIMEOUT']``: seconds the database backend retries through an outage (60)."""
+    value = getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("OUTAGE_TIMEOUT", DEFAULT_OUTAGE_TIMEOUT)
+    return max(float(value), 0.0)

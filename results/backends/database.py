@@ -9,21 +9,30 @@ import binascii
 import json
 import time
 from base64 import b64decode, b64encode
+from contextlib import contextmanager
 
 from celery import states
 from celery.backends.base import BaseDictBackend
 from celery.canvas import maybe_signature
-from celery.exceptions import ChordError
+from celery.exceptions import ChordError, Reject
 from celery.result import GroupResult as CeleryGroupResult
 from celery.result import ResultSet, allow_join_result, result_from_tuple
 from celery.utils.log import get_logger
-from django.db import DatabaseError, InterfaceError, connections, router, transaction
+from django.db import router, transaction
 from django.db.models.functions import Now
 from kombu.exceptions import DecodeError
 from kombu.serialization import loads
 
 from ..managers import check_id, check_lengths, transaction_retry
 from ..models import ChordCounter, GroupResult, TaskResult, flatten_result_tuples
+from .outage import (
+    DatabaseUnavailable,
+    backoff_seconds,
+    drop_connections,
+    in_callers_transaction,
+    is_outage,
+    retry_through_outage,
+)
 
 logger = get_logger(__name__)
 
@@ -81,7 +90,18 @@ class DatabaseBackend(BaseDictBackend):
     # --- tasks ------------------------------------------------------------
 
     def _store_result(self, task_id, result, state, traceback=None, request=None, using=None, **kwargs):
-        """Write the new state of ``task_id`` in one upsert."""
+        """Write the new state of ``task_id`` in one upsert, riding through a database outage.
+
+        When the outage outlasts ``OUTAGE_TIMEOUT`` in a worker, the message
+        is rejected back to the queue (``acks_late``): the task runs again
+        instead of its result being lost.
+        """
+        with requeue_in_worker(request, f"the {state} result of task {task_id}"):
+            self._write_result(task_id, result, state, traceback, request, using)
+        return result
+
+    @retry_through_outage
+    def _write_result(self, task_id, result, state, traceback, request, using):
         content_type, content_encoding, encoded_result = self.encode_content(result)
         meta = {**self._request_meta(request), "children": self.current_task_children(request)}
         fields = {
@@ -98,7 +118,6 @@ class DatabaseBackend(BaseDictBackend):
         if state == states.STARTED:
             fields["date_started"] = Now()
         self.TaskModel._default_manager.store_result(**fields)
-        return result
 
     @staticmethod
     def _request_meta(request):
@@ -129,6 +148,7 @@ class DatabaseBackend(BaseDictBackend):
             "periodic_task_name": periodic_task_name(request),
         }
 
+    @retry_through_outage
     def _get_task_meta_for(self, task_id):
         """The task's state as Celery expects it, with the stored meta merged in."""
         return self._meta_from_row(self.TaskModel._default_manager.get_task(task_id))
@@ -186,15 +206,20 @@ class DatabaseBackend(BaseDictBackend):
             if max_iterations and iterations >= max_iterations:
                 return
 
+    @retry_through_outage
     def _ready_metas(self, task_ids, ready_states):
         manager = self.TaskModel._default_manager
-        for batch in batched(task_ids, ID_BATCH_SIZE):
-            for obj in manager.filter(task_id__in=batch, status__in=ready_states):
-                yield obj.task_id, self._meta_from_row(obj)
+        return [
+            (obj.task_id, self._meta_from_row(obj))
+            for batch in batched(task_ids, ID_BATCH_SIZE)
+            for obj in manager.filter(task_id__in=batch, status__in=ready_states)
+        ]
 
+    @retry_through_outage
     def _forget(self, task_id):
         self.TaskModel._default_manager.filter(task_id=task_id).delete()
 
+    @retry_through_outage
     def cleanup(self):
         """Delete task and group results older than ``result_expires``."""
         if not self.expires:
@@ -203,29 +228,39 @@ class DatabaseBackend(BaseDictBackend):
             model._default_manager.delete_expired(self.expires)
 
     def exception_safe_to_retry(self, exc):
-        """Retry (with ``result_backend_always_retry``) when the connection broke.
+        """Retry (with ``result_backend_always_retry``) when the database is unreachable or busy.
 
-        The broken connection is closed first, so that the retry opens a new
-        one instead of failing again on the dead one. Inside a transaction
-        nothing is retried: the transaction is lost with its connection.
+        Every query already rides through an outage of up to
+        ``OUTAGE_TIMEOUT`` (``retry_through_outage``); Celery's own retries,
+        when turned on, come on top of that. The connections are closed
+        first, so that the retry opens new ones instead of failing again on
+        dead ones. Inside a transaction nothing is retried: the transaction
+        is lost with its connection.
         """
-        connection = connections[router.db_for_write(self.TaskModel)]
-        if connection.in_atomic_block:
+        aliases = self.database_aliases()
+        if isinstance(exc, DatabaseUnavailable) or in_callers_transaction(aliases) or not is_outage(exc):
             return False
-        broken = isinstance(exc, InterfaceError) or (
-            isinstance(exc, DatabaseError) and connection.connection is not None and not connection.is_usable()
-        )
-        if broken:
-            connection.close()
-        return broken
+        drop_connections(aliases)
+        return True
+
+    def database_aliases(self):
+        """The databases this backend reads and writes, as the router places its three models."""
+        models = (self.TaskModel, self.GroupModel, ChordCounter)
+        return {router.db_for_write(model) for model in models} | {router.db_for_read(model) for model in models}
+
+    def outage_backoff(self, attempt):
+        """Seconds to wait before retry number ``attempt`` through an outage (Celery's sleep settings)."""
+        return backoff_seconds(self.base_sleep_between_retries_ms, attempt, self.max_sleep_between_retries_ms)
 
     # --- groups -----------------------------------------------------------
 
+    @retry_through_outage
     def _save_group(self, group_id, group_result):
         content_type, content_encoding, encoded = self.encode_content(group_result.as_tuple())
         self.GroupModel._default_manager.store_group_result(content_type, content_encoding, group_id, encoded)
         return group_result
 
+    @retry_through_outage
     def _restore_group(self, group_id):
         """The saved group as a dict with a ``celery.result.GroupResult``, or None."""
         obj = self.GroupModel._default_manager.get_group(group_id)
@@ -236,11 +271,13 @@ class DatabaseBackend(BaseDictBackend):
         meta["result"] = result_from_tuple(decoded, app=self.app) if decoded else None
         return meta
 
+    @retry_through_outage
     def _delete_group(self, group_id):
         self.GroupModel._default_manager.filter(group_id=group_id).delete()
 
     # --- chords -----------------------------------------------------------
 
+    @retry_through_outage
     def apply_chord(self, header_result_args, body, **kwargs):
         """Create the chord's counter, set to the header size, before the header runs.
 
@@ -263,6 +300,7 @@ class DatabaseBackend(BaseDictBackend):
         check_lengths(counter)
         counter.save(using=router.db_for_write(ChordCounter), force_insert=True)
 
+    @retry_through_outage
     def set_chord_size(self, group_id, chord_size):
         """Celery's count of the header's parts, sent with the last of them: the counter follows it.
 
@@ -279,6 +317,7 @@ class DatabaseBackend(BaseDictBackend):
                 counter.count = count
                 counter.save(update_fields=["count"])
 
+    @retry_through_outage
     def add_to_chord(self, group_id, result):
         """Add ``result`` to the header of the running chord ``group_id``."""
         db = router.db_for_write(ChordCounter)
@@ -294,10 +333,12 @@ class DatabaseBackend(BaseDictBackend):
         """Count one header task in; the part that completes the header calls the body."""
         if not request.group or not request.id:
             return
-        due = self._count_chord_part(request.group, request.id)
+        with requeue_in_worker(request, f"the return of task {request.id} to chord {request.group}"):
+            due = self._count_chord_part(request.group, request.id)
         if due is not None:
             self._call_chord_body(request, *due)
 
+    @retry_through_outage
     @transaction_retry(max_retries=CHORD_PART_RETRIES)
     def _count_chord_part(self, group_id, task_id):
         """Count header task ``task_id`` in under a row lock; ``(counter, missing ids)`` if the body is due.
@@ -387,6 +428,7 @@ class DatabaseBackend(BaseDictBackend):
             logger.exception("Chord %s: cannot send the body", header.id)
             return self.chord_error_from_stack(callback, ChordError(f"Callback error: {exc!r}"))
 
+    @retry_through_outage
     def _header_values(self, header, db):
         """The header tasks' return values in order; ``ChordError`` names a failed one."""
         if any(isinstance(result, ResultSet) for result in header.results):
@@ -414,6 +456,25 @@ class DatabaseBackend(BaseDictBackend):
             culprit = next((r for r in header.results if r.state in states.PROPAGATE_STATES), None)
             reason = f"Dependency {culprit.id} raised {exc!r}" if culprit else repr(exc)
             raise ChordError(reason) from exc
+
+
+@contextmanager
+def requeue_in_worker(request, what):
+    """In a worker, turn a database outage that outlasted ``OUTAGE_TIMEOUT`` into a requeue of the message.
+
+    Celery acknowledges a task's message once the task has run, even when
+    its result could not be stored; a rejection with ``requeue`` (honoured
+    with ``acks_late``) hands it back to the broker instead, so the task
+    runs again once the database is back, and its result is not lost.
+    Outside a worker (no request, or an eager call) the error is raised.
+    """
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        if request is None or getattr(request, "is_eager", False) or not getattr(request, "delivery_info", None):
+            raise
+        logger.error("Could not store %s: %s. The message is requeued (acks_late) to run the task again.", what, exc)
+        raise Reject(f"Could not store {what}: {exc}", requeue=True) from exc
 
 
 def periodic_task_name(request):
