@@ -134,3 +134,54 @@ def test_paging_forward_and_back_to_the_newest(logged_in, live_server, history):
     page.go_back()
     expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[PER_PAGE])
     expect(page).to_have_url(re.compile(r"\?cursor="))
+
+
+def test_back_after_a_filter_change_restores_the_list_with_its_enhancements(logged_in, live_server, history):
+    """First load, a swap and a history restore each get the script's enhancements, without a script error.
+
+    Back loads the list again from the server (no snapshot) and htmx swaps
+    it into the body; the ``page_errors`` fixture fails the test on any
+    error a handler throws on the way.
+    """
+    page, worker = logged_in, history
+    page.goto(live_server.url + "/dashboard/tasks/")
+    copy_buttons = page.locator("#task-results button.copy")
+    expect(copy_buttons.first).to_be_visible()
+    mark_window(page)
+
+    page.get_by_label("Worker").fill(worker)
+    page.get_by_label("Worker").press("Enter")
+    expect(page).to_have_url(re.compile(r"\?worker=" + re.escape(worker.replace("@", "%40")) + "$"))
+    expect(page.locator(f"{ROWS} td:nth-child(4)").first).to_have_text(worker)
+    expect(copy_buttons.first).to_be_visible()
+
+    page.go_back()
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page.get_by_label("Worker")).to_have_value("")
+    expect(page.locator(ROWS)).to_have_count(PER_PAGE)
+    expect(copy_buttons).to_have_count(PER_PAGE)
+    for button in copy_buttons.all():
+        expect(button).to_be_visible()
+    assert_same_document(page)
+
+
+def test_the_remembered_refresh_interval_applies_on_opening_the_list_not_on_back(logged_in, live_server, history):
+    page = logged_in
+    page.goto(live_server.url + "/dashboard/tasks/")
+    page.get_by_label("Live refresh").select_option("30")
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?refresh=30")
+    expect(page.locator("#task-results .live")).to_be_visible()
+
+    # Back shows the list as it was, and the next Back leaves it.
+    page.go_back()
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page.get_by_label("Live refresh")).to_have_value("")
+    expect(page.locator("#task-results .live")).to_have_count(0)
+    page.go_back()
+    expect(page).to_have_url(live_server.url + "/dashboard/")
+
+    # Opened again, the list uses the interval chosen last.
+    page.goto(live_server.url + "/dashboard/tasks/")
+    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?refresh=30")
+    expect(page.get_by_label("Live refresh")).to_have_value("30")
+    expect(page.locator("#task-results .live")).to_be_visible()
