@@ -96,8 +96,14 @@ def page_errors():
 
 
 @pytest.fixture
-def page(browser, page_errors):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def javascript():
+    """Whether the test's pages run scripts; ``@pytest.mark.parametrize("javascript", [False])`` turns them off."""
+    return True
+
+
+@pytest.fixture
+def page(browser, page_errors, javascript):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, java_script_enabled=javascript)
     context.on("page", page_errors.watch)  # every page of the test: this one, popups
     page = context.new_page()
     page.set_default_timeout(10_000)
