@@ -70,11 +70,19 @@ def status_choices():
     return [(state, state) for state in sorted(set(known) | set(seen))]
 
 
+class StatusCheckboxes(forms.CheckboxSelectMultiple):
+    """A checkbox per status, labelled with the status's badge, as the tables show it."""
+
+    template_name = "dashboard/widgets/status_checkboxes.html"
+    option_template_name = "dashboard/widgets/status_checkbox_option.html"
+
+
 class StatusFilter(django_filters.MultipleChoiceFilter):
     """Several statuses allowed (``?status=FAILURE&status=RETRY``); unknown ones are errors."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("choices", status_choices)
+        kwargs.setdefault("widget", StatusCheckboxes)
         kwargs.setdefault("distinct", False)
         super().__init__(*args, **kwargs)
 
@@ -127,7 +135,7 @@ class TaskFilter(DoneDateRangeFilterSet):
         max_length=MAX_SEARCH_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": _("task id, id prefix or task name"), "type": "search"}),
     )
-    status = StatusFilter(label=_("Status"), widget=forms.SelectMultiple(attrs={"size": 4}))
+    status = StatusFilter(label=_("Status"))
     worker = django_filters.CharFilter(
         label=_("Worker"),
         max_length=TaskResult._meta.get_field("worker").max_length,

@@ -2,13 +2,25 @@
  * - copy buttons (hidden until this script shows them);
  * - the live refresh interval is remembered per list in localStorage.
  * Polling itself is htmx's (hx-trigger="every Ns [visible]"), paused while
- * the tab is hidden. */
+ * the tab is hidden.
+ *
+ * The enhancements run through htmx.onLoad, on whatever content is new: the
+ * page as first loaded, each element a swap puts in (out-of-band ones
+ * included), and the body's content a history restore (Back/Forward) puts
+ * back. The layout loads this script after htmx, both deferred. */
 (function () {
   "use strict";
 
+  // ``root`` itself when it matches ``selector``, and its descendants that do.
+  function within(root, selector) {
+    var found = Array.prototype.slice.call(root.querySelectorAll(selector));
+    if (root.matches(selector)) found.unshift(root);
+    return found;
+  }
+
   function showCopyButtons(root) {
     if (!navigator.clipboard) return;
-    root.querySelectorAll("button.copy[hidden]").forEach(function (button) { button.hidden = false; });
+    within(root, "button.copy[hidden]").forEach(function (button) { button.hidden = false; });
   }
 
   document.addEventListener("click", function (event) {
@@ -25,25 +37,34 @@
     });
   });
 
-  function rememberRefresh(root) {
-    root.querySelectorAll("select[name=refresh]").forEach(function (select) {
-      var key = "dashboard-refresh:" + location.pathname;
-      select.addEventListener("change", function () { localStorage.setItem(key, select.value); });
-      var params = new URLSearchParams(location.search);
-      var saved = localStorage.getItem(key);
-      if (!params.has("refresh") && saved && select.value !== saved) {
-        select.value = saved;
-        select.dispatchEvent(new Event("change", { bubbles: true }));
-      }
+  function refreshKey() { return "dashboard-refresh:" + location.pathname; }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name=refresh]")) localStorage.setItem(refreshKey(), event.target.value);
+  });
+
+  // Back/Forward show a list as it was: the remembered interval applies when
+  // a list is opened, not when history brings one back (choosing it would
+  // push a new entry, and Back would never get past it).
+  var restoringHistory = false;
+  ["htmx:historyCacheHit", "htmx:historyCacheMissLoad"].forEach(function (name) {
+    document.addEventListener(name, function () { restoringHistory = true; });
+  });
+  document.addEventListener("htmx:historyRestore", function () { restoringHistory = false; });
+
+  function applyRememberedRefresh(root) {
+    if (restoringHistory || new URLSearchParams(location.search).has("refresh")) return;
+    var saved = localStorage.getItem(refreshKey());
+    if (!saved) return;
+    within(root, "select[name=refresh]").forEach(function (select) {
+      if (select.value === saved || !Array.prototype.some.call(select.options, function (option) { return option.value === saved; })) return;
+      select.value = saved;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    showCopyButtons(document);
-    rememberRefresh(document);
+  htmx.onLoad(function (root) {
+    showCopyButtons(root);
+    applyRememberedRefresh(root);
   });
-  document.addEventListener("htmx:afterSwap", function (event) { showCopyButtons(event.detail.target.parentNode || document); });
-  document.addEventListener("htmx:oobAfterSwap", function (event) { showCopyButtons(event.detail.target); });
-  // Back/Forward: htmx replaced the whole body with the page as it was.
-  document.addEventListener("htmx:historyRestore", function () { showCopyButtons(document); });
 })();

@@ -61,9 +61,50 @@ def browser():
             browser.close()
 
 
+class PageErrors(list):
+    """The script errors of the pages a test opened, one line each.
+
+    ``watch(page)`` records the page's uncaught exceptions (``pageerror``)
+    and its console errors (``console.error``: htmx logs its error events
+    there, a swap or target error for instance), except network noise:
+    Chromium's report of a response that was not a success (the dashboard
+    answers a rejected filter with 400 and a missing task with 404 on
+    purpose), and htmx's log of a request it aborted (``hx-sync`` replaces
+    a filter request still running with the newer one). A request that
+    really fails shows in the test's own checks.
+    """
+
+    NETWORK_NOISE = re.compile(r"^(Failed to load resource: |htmx:(afterRequest|sendAbort)\b)")
+
+    def watch(self, page):
+        page.on("pageerror", lambda error: self.append(f"{page.url}: uncaught {error.stack or error.message}"))
+        page.on("console", lambda message: self.console(page, message))
+
+    def console(self, page, message):
+        if message.type == "error" and not self.NETWORK_NOISE.match(message.text):
+            where = message.location
+            self.append(f"{page.url}: console error: {message.text} ({where['url']}:{where['lineNumber']})")
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def page_errors():
+    """Fails the test, at teardown, when a page it opened had a script error, listing them."""
+    errors = PageErrors()
+    yield errors
+    if errors:
+        pytest.fail("script errors in the browser:\n" + "\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def javascript():
+    """Whether the test's pages run scripts; ``@pytest.mark.parametrize("javascript", [False])`` turns them off."""
+    return True
+
+
+@pytest.fixture
+def page(browser, page_errors, javascript):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, java_script_enabled=javascript)
+    context.on("page", page_errors.watch)  # every page of the test: this one, popups
     page = context.new_page()
     page.set_default_timeout(10_000)
     dialogs = []

@@ -41,7 +41,9 @@ def test_screenshots_of_the_main_pages(logged_in, live_server, busy_shop, screen
     expect(page.locator("#result-count")).to_contain_text("tasks")
     screenshot("tasks")
 
-    page.get_by_label("Status").select_option([states.FAILURE, states.RETRY])
+    statuses = page.get_by_role("group", name="Status")
+    statuses.get_by_role("checkbox", name=states.FAILURE, exact=True).check()
+    statuses.get_by_role("checkbox", name=states.RETRY, exact=True).check()
     expect(page).to_have_url(url + "/dashboard/tasks/?status=FAILURE&status=RETRY")
     expect(page.locator("#task-results tbody .badge", has_text=states.SUCCESS)).to_have_count(0)
     expect(page.locator("#result-count")).to_contain_text("tasks")

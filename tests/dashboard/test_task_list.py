@@ -1,9 +1,13 @@
 """The task list: filters, sorting, paging, htmx partials, bad input, escaping."""
+import re
 from datetime import timedelta
 
 import pytest
+from celery import states
 from django.urls import reverse
 from django.utils import timezone
+
+from dashboard.formatting import status_badge
 
 URL = "/dashboard/tasks/"
 HTMX = {"HX-Request": "true", "HX-Target": "task-results"}
@@ -101,6 +105,45 @@ def test_custom_states_are_offered_and_filterable(client_viewer, make_task):
     page = client_viewer.get(URL)
     assert b'value="PROGRESS"' in page.content
     assert ids_in(client_viewer.get(URL + "?status=PROGRESS")) == ["p1"]
+
+
+def status_fieldset(html):
+    return re.search(r'<fieldset class="field[^"]*field-status">.*?</fieldset>', html, re.S).group(0)
+
+
+def test_the_status_filter_is_a_checkbox_per_status_labelled_with_its_badge(client_viewer, make_task):
+    make_task(status="PROGRESS")
+    html = client_viewer.get(URL + "?status=FAILURE&status=RETRY").content.decode()
+    assert re.search(r'<form id="task-filter" class="filters" method="get" action="/dashboard/tasks/"', html)
+    assert not re.search(r"<select[^>]*multiple", html)  # no list box that needs Ctrl-click
+    fieldset = status_fieldset(html)
+    assert "<legend>Status</legend>" in fieldset  # the group's name, for the eye and for screen readers
+    options = re.findall(
+        r'<label class="status-choice" for="(id_status_\d+)">'
+        r'<input type="checkbox" name="status" value="([^"]+)" id="(id_status_\d+)"( checked)?>\s*(.*?)</label>',
+        fieldset,
+    )
+    assert [value for _, value, _, _, _ in options] == sorted(states.ALL_STATES | {"PROGRESS"})
+    for label_for, value, input_id, checked, text in options:
+        assert label_for == input_id
+        assert text == status_badge(value)  # the badge of the tables
+        assert bool(checked) == (value in ("FAILURE", "RETRY"))
+    assert 'class="badge badge-other">PROGRESS<' in fieldset  # a custom state: the tables' badge for it
+
+
+def test_unticked_statuses_filter_nothing_and_an_unknown_one_is_a_form_error(client_viewer, make_task):
+    make_task(task_id="ok", status="SUCCESS")
+    make_task(task_id="failed", status="FAILURE")
+    page = client_viewer.get(URL)
+    assert page.status_code == 200 and set(ids_in(page)) == {"ok", "failed"}
+    assert " checked" not in status_fieldset(page.content.decode())
+
+    bad = client_viewer.get(URL + "?status=FAILURE&status=NOPE")
+    assert bad.status_code == 400 and ids_in(bad) == []
+    html = bad.content.decode()
+    assert '<fieldset class="field has-error field-status">' in html
+    assert "Select a valid choice. NOPE is not one of the available choices." in status_fieldset(html)
+    assert re.search(r"<strong>Status</strong>: Select a valid choice\. NOPE", html)  # in the form's error summary
 
 
 def test_worker_and_task_name_suggestions_come_from_the_table(client_viewer, make_task):
