@@ -14,3 +14,19 @@ def redis_unreachable():
     except Exception as exc:  # any failure to connect means "not reachable"
         return f"Redis not reachable at {REDIS_URL}: {exc}"
     return None
+
+
+#: RabbitMQ for the tests that need a broker redelivering a killed worker's messages at once.
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def rabbitmq_unreachable():
+    """Why ``RABBITMQ_URL`` cannot be used, or None when it can."""
+    try:
+        from kombu import Connection
+
+        with Connection(RABBITMQ_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:  # any failure to connect means "not reachable"
+        return f"RabbitMQ not reachable at {RABBITMQ_URL}: {exc}"
+    return None

@@ -59,6 +59,10 @@ filesystem_app = make_app("e2e_filesystem", DATABASE_BACKEND)
 #: they expire after ten minutes rather than linger in the shared Redis.
 cache_app = make_app("e2e_cache", CACHE_BACKEND)
 cache_app.conf.result_expires = 600
+#: Results in the database; a message is acknowledged only once its task has
+#: run and stored its result, and one a lost worker held goes back to the queue.
+acks_late_app = make_app("e2e_acks_late", DATABASE_BACKEND)
+acks_late_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)
 #: Results in the database, pickled (messages stay JSON: a worker running
 #: as root refuses to accept pickled messages).
 pickle_app = make_app("e2e_pickle", DATABASE_BACKEND)

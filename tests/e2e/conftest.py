@@ -68,7 +68,9 @@ class Worker:
         self.process = None
 
     def start(self):
-        with open(self.log_path, "wb") as log:
+        """Start the worker (again, after ``kill``), and wait until it is ready; its log is appended to."""
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
@@ -80,11 +82,20 @@ class Worker:
                 code = self.process.returncode
                 self.stop()
                 pytest.fail(f"celery worker exited with {code}:\n{self.log_tail()}")
-            if b" ready." in self.log_path.read_bytes():
+            if b" ready." in self.log_path.read_bytes()[offset:]:
                 return self
             time.sleep(0.2)
         self.stop()
         pytest.fail(f"celery worker not ready after {START_TIMEOUT}s:\n{self.log_tail()}")
+
+    def kill(self):
+        """SIGKILL the worker and its pool at once, as a crash or the kernel's OOM killer would."""
+        process, self.process = self.process, None
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
 
     def terminate(self):
         """Ask for a warm shutdown, without waiting for it."""
@@ -133,17 +144,19 @@ def broker(tmp_path_factory):
 def start_worker(broker, django_db_setup, django_db_blocker, tmp_path_factory):
     """Start a worker for one of ``celery_app``'s apps; stopped when the session ends.
 
-    ``filesystem=True`` uses the filesystem transport whatever the session's broker.
+    ``filesystem=True`` uses the filesystem transport whatever the session's
+    broker; ``broker_url`` names another broker.
     """
     session_broker_url, session_broker_dir, prefix = broker
     with django_db_blocker.unblock():
         db_url = database_url(connection.settings_dict)
     workers = {}
 
-    def start(app_name, concurrency=4, extra_env=None, filesystem=False):
+    def start(app_name, concurrency=4, extra_env=None, filesystem=False, broker_url=None):
         if app_name in workers:
             return workers[app_name]
-        broker_url, broker_dir = session_broker_url, session_broker_dir
+        broker_dir = session_broker_dir if broker_url is None else None
+        broker_url = broker_url or session_broker_url
         if filesystem:
             broker_url, broker_dir = "filesystem://", str(tmp_path_factory.mktemp("broker"))
         queue = f"{prefix}-{app_name}"
