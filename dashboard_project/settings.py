@@ -127,7 +127,10 @@ LOGGING = {
 DJANGO_CELERY_RESULTS_TASK_ID_MAX_LENGTH = int(
     os.environ.get("DJANGO_CELERY_RESULTS_TASK_ID_MAX_LENGTH", 255)
 )
-DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": env_bool("ALLOW_EDITS", False)}
+DJANGO_CELERY_RESULTS = {
+    "ALLOW_EDITS": env_bool("ALLOW_EDITS", False),
+    "OUTAGE_TIMEOUT": float(os.environ.get("RESULTS_OUTAGE_TIMEOUT", 60)),
+}
 
 # --- Celery ----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
