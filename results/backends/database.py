@@ -290,9 +290,8 @@ class DatabaseBackend(BaseDictBackend):
             header_result = header_result_args
         else:
             header_result = self.app.GroupResult(*header_result_args)
-        counter = ChordCounter(group_id=header_result.id, sub_tasks=json.dumps(
-            [result.as_tuple() for result in header_result.results]
-        ))
+        sub_tasks = [result.as_tuple() for result in header_result.results]
+        counter = ChordCounter(group_id=header_result.id, sub_tasks=json.dumps(sub_tasks))
         size = len(counter.header_task_ids())
         counter.count = body.get("chord_size") or size
         counter.returned = "0" * size
@@ -371,7 +370,7 @@ class DatabaseBackend(BaseDictBackend):
             if counter.count > 0:
                 counter.save(update_fields=["count", "returned"])
                 return None
-            missing, unready = self._unready_task_ids(header_ids, db)
+            missing, unready = self._missing_and_unready(header_ids, db)
             if unready:
                 logger.warning(
                     "Chord %s: every header task has returned, but %d are not ready "
@@ -387,7 +386,10 @@ class DatabaseBackend(BaseDictBackend):
     @staticmethod
     def _mark_returned(counter, header_ids, task_id):
         """Count ``task_id`` in on ``counter``; False when it had returned before."""
-        position = header_ids.index(task_id) if task_id in header_ids else None
+        try:
+            position = header_ids.index(task_id)
+        except ValueError:  # not a task of this header: counted, with nothing to remember
+            position = None
         if counter.returned is not None and position is not None and position < len(counter.returned):
             if counter.returned[position] == "1":
                 return False
@@ -395,7 +397,7 @@ class DatabaseBackend(BaseDictBackend):
         counter.count = max(counter.count - 1, 0)
         return True
 
-    def _unready_task_ids(self, task_ids, db):
+    def _missing_and_unready(self, task_ids, db):
         """``(missing, unready)``: header tasks with no stored row, and those whose row is not ready."""
         statuses = {}
         for batch in batched(task_ids, ID_BATCH_SIZE):

@@ -166,14 +166,14 @@ def test_pickle_serializer_chord(make_app, sent):
 def test_header_result_deleted_before_the_body_fires_fails_the_body(backend, sent, monkeypatch):
     chord = Chord(backend, 2)
     chord.succeed(0)
-    real_unready = backend._unready_task_ids
-    monkeypatch.setattr(backend, "_unready_task_ids", lambda ids, db: ([], []))  # the row goes after the check
+    real_check = backend._missing_and_unready
+    monkeypatch.setattr(backend, "_missing_and_unready", lambda ids, db: ([], []))  # the row goes after the check
     TaskResult.objects.filter(task_id=chord.task_ids[0]).delete()
     chord.succeed(1)
     assert sent == []
     body = AsyncResult(chord.body.id, backend=backend, app=backend.app)
     assert isinstance(body.result, ChordError) and "has no stored result" in str(body.result)
-    assert real_unready(chord.task_ids, "default") == ([chord.task_ids[0]], [])
+    assert real_check(chord.task_ids, "default") == ([chord.task_ids[0]], [])
 
 
 def test_copy_running_again_after_every_part_returned_makes_the_body_wait(backend, sent, caplog):
