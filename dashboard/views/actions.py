@@ -55,7 +55,15 @@ DESCRIPTIONS = {
 
 
 class TaskIdsField(forms.CharField):
-    """The confirmed task ids, as a JSON list in one hidden field (a thousand fields would hit Django's form limits)."""
+    """The confirmed task ids, as a JSON list in one hidden field (a thousand fields would hit Django's form limits).
+
+    The confirmation page writes it; anything else a POST puts there is
+    refused with the reason before a task is read or anything written:
+    JSON nested too deeply for the parser (which would raise
+    ``RecursionError``), anything but a flat list of strings, more entries
+    than ``ACTION_LIMIT``, a string that cannot be a task id. The request
+    body itself is bounded by Django (``DATA_UPLOAD_MAX_MEMORY_SIZE``).
+    """
 
     widget = forms.HiddenInput
 
@@ -63,13 +71,25 @@ class TaskIdsField(forms.CharField):
         value = super().to_python(value)
         try:
             ids = json.loads(value)
+        except RecursionError:
+            raise ValidationError(
+                _("The list of tasks is nested too deeply to read: it must be a JSON list of task ids.")
+            ) from None
         except ValueError:
-            raise ValidationError(_("The list of tasks is not valid: reload the confirmation page.")) from None
+            raise ValidationError(_("The list of tasks is not valid JSON: reload the confirmation page.")) from None
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
-            raise ValidationError(_("The list of tasks is not valid: reload the confirmation page."))
+            raise ValidationError(
+                _("The list of tasks must be a JSON list of task ids (strings): reload the confirmation page.")
+            )
         limit = dashboard_setting("ACTION_LIMIT")
-        if len(set(ids)) > limit:
+        if len(ids) > limit:
             raise ValidationError(_("At most %(limit)s tasks per action.") % {"limit": limit})
+        for task_id in ids:
+            reason = actions.task_id_refusal(task_id)
+            if reason:
+                raise ValidationError(
+                    _("%(id)s cannot be a task id: %(reason)s.") % {"id": ascii(task_id[:100]), "reason": reason}
+                )
         return list(dict.fromkeys(ids))
 
 
@@ -191,6 +211,13 @@ class TaskActionView(GatedActionView):
             return {"errors": [_("No task chosen: tick tasks in the list, or use “all matching”.")], "ids": []}
         if len(ids) > limit:
             return {"errors": [_("At most %(limit)s tasks per action; %(n)s were chosen.") % {"limit": limit, "n": len(ids)}], "ids": []}
+        refused = [
+            _("%(id)s cannot be a task id: %(reason)s.") % {"id": ascii(task_id[:100]), "reason": reason}
+            for task_id in ids
+            if (reason := actions.task_id_refusal(task_id))
+        ]
+        if refused:
+            return {"errors": refused, "ids": []}
         return {"ids": ids, "count": len(ids)}
 
     def preview(self, ids):
