@@ -155,7 +155,15 @@ def task_id_refusal(task_id):
     Such an id is never looked up nor written to the audit trail: PostgreSQL
     refuses a NUL character in any query, and no database stores text that is
     not valid Unicode (a lone surrogate, which JSON's ``\\ud800`` can carry).
+    An id longer than the audit trail's column would be stored whole by
+    SQLite and refused by PostgreSQL (after the action was done): it is
+    refused first, everywhere.
     """
+    max_length = AuditedTask._meta.get_field("task_id").max_length
+    if len(task_id) > max_length:
+        return _("it is longer than the %(max)s characters a task id may have (%(n)s)") % {
+            "max": max_length, "n": len(task_id),
+        }
     if "\x00" in task_id:
         return _("it holds a NUL character")
     try:

@@ -54,6 +54,12 @@ DESCRIPTIONS = {
 }
 
 
+def not_an_id(task_id, reason):
+    """The message refusing ``task_id``: its start, control characters escaped, and why."""
+    shown = ascii(task_id[:60]) + ("…" if len(task_id) > 60 else "")
+    return _("%(id)s cannot be a task id: %(reason)s.") % {"id": shown, "reason": reason}
+
+
 class TaskIdsField(forms.CharField):
     """The confirmed task ids, as a JSON list in one hidden field (a thousand fields would hit Django's form limits).
 
@@ -61,7 +67,8 @@ class TaskIdsField(forms.CharField):
     refused with the reason before a task is read or anything written:
     JSON nested too deeply for the parser (which would raise
     ``RecursionError``), anything but a flat list of strings, more entries
-    than ``ACTION_LIMIT``, a string that cannot be a task id. The request
+    than ``ACTION_LIMIT``, a string that cannot be a task id (longer than the
+    audit trail's column, a NUL character: ``actions.task_id_refusal``). The request
     body itself is bounded by Django (``DATA_UPLOAD_MAX_MEMORY_SIZE``).
     """
 
@@ -87,9 +94,7 @@ class TaskIdsField(forms.CharField):
         for task_id in ids:
             reason = actions.task_id_refusal(task_id)
             if reason:
-                raise ValidationError(
-                    _("%(id)s cannot be a task id: %(reason)s.") % {"id": ascii(task_id[:100]), "reason": reason}
-                )
+                raise ValidationError(not_an_id(task_id, reason))
         return list(dict.fromkeys(ids))
 
 
@@ -211,11 +216,7 @@ class TaskActionView(GatedActionView):
             return {"errors": [_("No task chosen: tick tasks in the list, or use “all matching”.")], "ids": []}
         if len(ids) > limit:
             return {"errors": [_("At most %(limit)s tasks per action; %(n)s were chosen.") % {"limit": limit, "n": len(ids)}], "ids": []}
-        refused = [
-            _("%(id)s cannot be a task id: %(reason)s.") % {"id": ascii(task_id[:100]), "reason": reason}
-            for task_id in ids
-            if (reason := actions.task_id_refusal(task_id))
-        ]
+        refused = [not_an_id(task_id, reason) for task_id in ids if (reason := actions.task_id_refusal(task_id))]
         if refused:
             return {"errors": refused, "ids": []}
         return {"ids": ids, "count": len(ids)}

@@ -230,6 +230,22 @@ class TestConfirmation:
         assert response.status_code == 400 and b"At most 3 tasks per action" in response.content
         assert TaskResult.objects.filter(pk=task.pk).exists()
 
+    @pytest.mark.parametrize("action", ["retry", "revoke", "delete"])
+    def test_an_id_longer_than_the_audit_column_is_refused_before_anything_is_written(
+        self, client_operator, operator, make_task, edits, app, action
+    ):
+        task = make_task(status="STARTED")
+        max_length = AuditedTask._meta.get_field("task_id").max_length
+        too_long = "x" * (max_length + 1)
+        response = post(client_operator, action, [task.task_id, too_long])
+        assert response.status_code == 400
+        assert f"longer than the {max_length} characters a task id may have" in response.content.decode()
+        assert client_operator.get(url(action), {"task_id": too_long}).status_code == 400
+        with pytest.raises(ValueError, match="longer than"):
+            {"retry": actions.retry, "revoke": actions.revoke, "delete": actions.delete}[action](operator, [too_long])
+        assert TaskResult.objects.filter(pk=task.pk).exists() and app.sent == [] and not app.revoked.called
+        assert not AuditEntry.objects.exists() and not AuditedTask.objects.exists()
+
     def test_retry_confirmation_says_which_would_be_refused(self, client_operator, make_task, edits, app):
         good = make_task(task_name=REGISTERED, task_args=json.dumps("(1, 2)"), task_kwargs=json.dumps("{}"))
         bad = make_task(task_name="not.registered")
