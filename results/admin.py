@@ -28,6 +28,19 @@ from .counting import EstimatedCountPaginator
 from .models import ChordCounter, GroupResult, TaskResult
 
 WIDE = ("extrapretty", "wide")
+#: How a list names a row stored with an empty id: Django would link a blank to its page.
+EMPTY_ID = _("(empty id)")
+
+
+def id_column(model, field):
+    """A changelist column showing the id ``field`` of ``model``, sorted by it, "(empty id)" when empty."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
+    def column(obj):
+        return getattr(obj, field) or EMPTY_ID
+
+    column.__name__ = f"shown_{field}"
+    return column
 
 
 class ResultsChangeList(ChangeList):
@@ -146,7 +159,7 @@ class TaskResultAdmin(EditsAllowedAdmin):
 
     model = TaskResult
     date_hierarchy = "date_done"
-    list_display = ("task_id", "periodic_task_name", "task_name", "date_done", "status", "worker")
+    list_display = (id_column(TaskResult, "task_id"), "periodic_task_name", "task_name", "date_done", "status", "worker")
     list_filter = (
         ("status", StatusListFilter),
         "date_done",
@@ -224,7 +237,7 @@ class GroupResultAdmin(EditsAllowedAdmin):
 
     model = GroupResult
     date_hierarchy = "date_done"
-    list_display = ("group_id", "date_done")
+    list_display = (id_column(GroupResult, "group_id"), "date_done")
     list_filter = ("date_done",)
     readonly_fields = ("date_created", "date_done", "result")
     list_deferred_fields = ("result",)
@@ -237,7 +250,7 @@ class GroupResultAdmin(EditsAllowedAdmin):
 class ChordCounterAdmin(LargeTableAdmin):
     """Chords waiting for their header tasks: shown, never changed (workers own them)."""
 
-    list_display = ("group_id", "count", "sub_task_count")
+    list_display = (id_column(ChordCounter, "group_id"), "count", "sub_task_count")
     fields = ("group_id", "count", "sub_tasks")
     readonly_fields = fields
     ordering = ("-pk",)

@@ -84,7 +84,8 @@ class TaskIdsField(forms.CharField):
             ) from None
         except ValueError:
             raise ValidationError(_("The list of tasks is not valid JSON: reload the confirmation page.")) from None
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+        # An empty string is an id: "all matching" can select a row stored with one.
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise ValidationError(
                 _("The list of tasks must be a JSON list of task ids (strings): reload the confirmation page.")
             )
@@ -148,7 +149,7 @@ class GatedActionView(ResultsViewerRequiredMixin, View):
         level = {"done": messages.SUCCESS, "partial": messages.WARNING, "failed": messages.ERROR}[outcome.status]
         messages.add_message(self.request, level, f"{Action(self.action).label}: {outcome.summary}")
         for task in outcome.failed[:MESSAGES_PER_TASK]:
-            messages.error(self.request, f"{task.task_id}: {task.detail}")
+            messages.error(self.request, f"{task.task_id or _('(empty id)')}: {task.detail}")
         hidden = len(outcome.failed) - MESSAGES_PER_TASK
         if hidden > 0:
             messages.error(self.request, _("…and %(n)s more: see the audit trail.") % {"n": hidden})
@@ -193,7 +194,7 @@ class TaskActionView(GatedActionView):
             outcome = actions.delete(request.user, ids)
         self.report(outcome)
         default = reverse("dashboard:tasks")
-        if len(ids) == 1 and self.action != Action.DELETE:
+        if len(ids) == 1 and ids[0] and self.action != Action.DELETE:  # an empty id has no page
             default = reverse("dashboard:task", args=[ids[0]])
         return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), default))
 

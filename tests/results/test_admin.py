@@ -515,3 +515,18 @@ class TestHostileDateDrillDown:
     def test_a_month_or_day_alone_out_of_range_lists_nothing(self, admin_client, changelist, params):
         response = admin_client.get(changelist, params)
         assert response.status_code == 200 and list(response.context["cl"].result_list) == []
+
+
+class TestEmptyIds:
+    """A row stored with an empty id is listed, and linked, as "(empty id)" (Django would link a blank)."""
+
+    def test_each_list_names_it_and_its_page_opens(self, admin_client):
+        task = TaskResult.objects.create(task_id="")
+        group = GroupResult.objects.create(group_id="")
+        counter = ChordCounter.objects.create(group_id="", sub_tasks="[]", count=0)
+        for url, row in ((TASKS_URL, task), (GROUPS_URL, group), (CHORDS_URL, counter)):
+            response = admin_client.get(url)
+            assert response.status_code == 200
+            change = reverse(f"admin:results_{row._meta.model_name}_change", args=[row.pk])
+            assert f'<a href="{change}">(empty id)</a>' in response.content.decode()
+            assert admin_client.get(change).status_code == 200
