@@ -223,7 +223,9 @@ class TestConfirmation:
         response = client_operator.get(url("delete"), {"task_id": ["ok", "a\x00b"]})
         assert response.status_code == 400 and b"cannot be a task id: it holds a NUL character" in response.content
 
-    def test_more_entries_than_the_cap_are_refused_even_when_repeated(self, client_operator, make_task, edits, settings):
+    def test_more_entries_than_the_cap_are_refused_even_when_repeated(
+        self, client_operator, make_task, edits, settings
+    ):
         settings.DASHBOARD = {**settings.DASHBOARD, "ACTION_LIMIT": 3}
         task = make_task()
         response = post(client_operator, "delete", [task.task_id] * 4)
