@@ -159,7 +159,9 @@ class TaskResultAdmin(EditsAllowedAdmin):
 
     model = TaskResult
     date_hierarchy = "date_done"
-    list_display = (id_column(TaskResult, "task_id"), "periodic_task_name", "task_name", "date_done", "status", "worker")
+    list_display = (
+        id_column(TaskResult, "task_id"), "periodic_task_name", "task_name", "date_done", "status", "worker",
+    )
     list_filter = (
         ("status", StatusListFilter),
         "date_done",
