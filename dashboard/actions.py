@@ -149,11 +149,40 @@ class Refused(Exception):
     """A task this action cannot be applied to; the message says why."""
 
 
+def task_id_refusal(task_id):
+    """Why ``task_id`` cannot be a stored task's id, or None.
+
+    Such an id is never looked up nor written to the audit trail: PostgreSQL
+    refuses a NUL character in any query, and no database stores text that is
+    not valid Unicode (a lone surrogate, which JSON's ``\\ud800`` can carry).
+    An id longer than the audit trail's column would be stored whole by
+    SQLite and refused by PostgreSQL (after the action was done): it is
+    refused first, everywhere.
+    """
+    max_length = AuditedTask._meta.get_field("task_id").max_length
+    if len(task_id) > max_length:
+        return _("it is longer than the %(max)s characters a task id may have (%(n)s)") % {
+            "max": max_length, "n": len(task_id),
+        }
+    if "\x00" in task_id:
+        return _("it holds a NUL character")
+    try:
+        task_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return _("it is not valid Unicode text")
+    return None
+
+
 def unique_ids(task_ids):
+    """The ids once each, in order; ``ValueError`` for more than ``ACTION_LIMIT`` or an id that cannot be one."""
     ids = list(dict.fromkeys(str(task_id) for task_id in task_ids))
     limit = dashboard_setting("ACTION_LIMIT")
     if len(ids) > limit:
         raise ValueError(f"at most {limit} tasks per action, not {len(ids)}")
+    for task_id in ids:
+        reason = task_id_refusal(task_id)
+        if reason:
+            raise ValueError(f"{task_id!r} cannot be a task id: {reason}")
     return ids
 
 

@@ -88,3 +88,15 @@ def queue_wait(task):
 
 def short_id(value):
     return value if len(value) <= SHORT_ID_LENGTH + 1 else value[:SHORT_ID_LENGTH] + "…"
+
+
+# A row stored with an empty id has no page (an id path needs a character):
+# it is named in words, never linked (reversing its URL would raise NoReverseMatch).
+EMPTY_ID = mark_safe('<span class="muted" title="Stored with an empty id: it has no page of its own">(empty id)</span>')
+
+
+def id_link(value, url, short=True):
+    """An id linking to ``url``, its page, with the full id on hover; an empty id as text, unlinked."""
+    if not value:
+        return EMPTY_ID
+    return format_html('<a class="id" href="{}" title="{}">{}</a>', url, value, short_id(value) if short else value)

@@ -47,11 +47,8 @@ class UrlPattern:
 def id_cell(value, url):
     """A short id linking to its page, the full id on hover, and a copy button."""
     return format_html(
-        '<a class="id" href="{}" title="{}">{}</a>'
-        ' <button type="button" class="copy" data-copy="{}" title="{}" hidden>copy</button>',
-        url,
-        value,
-        formatting.short_id(value),
+        '{} <button type="button" class="copy" data-copy="{}" title="{}" hidden>copy</button>',
+        formatting.id_link(value, url),
         value,
         _("Copy the full id"),
     )
@@ -121,7 +118,8 @@ class DateTimeCell(tables.Column):
 class TaskTable(FastRowsMixin, tables.Table):
     """The task list. Subclass it to add columns (a selection checkbox...)."""
 
-    task_id = tables.Column(verbose_name=_("Task id"), order_by=("task_id",))
+    # An empty id (a row stored with one) is a column's empty value: shown as the default, in words.
+    task_id = tables.Column(verbose_name=_("Task id"), order_by=("task_id",), default=formatting.EMPTY_ID)
     task_name = tables.Column(verbose_name=_("Task name"), order_by=("task_name", "date_done", "id"), default="")
     status = tables.Column(verbose_name=_("Status"), order_by=("status", "date_done", "id"))
     worker = tables.Column(verbose_name=_("Worker"), order_by=("worker", "date_done", "id"), default="")
@@ -165,7 +163,7 @@ class TaskTable(FastRowsMixin, tables.Table):
 class GroupTable(FastRowsMixin, tables.Table):
     """The group list."""
 
-    group_id = tables.Column(verbose_name=_("Group id"), order_by=("group_id",))
+    group_id = tables.Column(verbose_name=_("Group id"), order_by=("group_id",), default=formatting.EMPTY_ID)
     date_created = DateTimeCell(verbose_name=_("Created"), order_by=("date_created", "id"), initial_sort_descending=True)
     date_done = DateTimeCell(verbose_name=_("Saved"), order_by=("date_done", "id"), initial_sort_descending=True)
 

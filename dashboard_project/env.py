@@ -9,15 +9,61 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 def env_bool(name, default):
+    """A yes/no variable; unset or empty is ``default``.
+
+    Anything but the usual words stops the start with the variable's name:
+    ``SESSION_COOKIE_SECURE=ture`` must not quietly leave the cookie insecure.
+    """
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in TRUE_WORDS
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: use one of {', '.join(sorted(TRUE_WORDS))} or {', '.join(sorted(FALSE_WORDS))}."
+        )
+    return word in TRUE_WORDS
+
+
+def env_int(name, default, minimum=0):
+    """A whole number of at least ``minimum``; unset or empty is ``default``."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r}: a whole number of at least {minimum} is needed.")
+    return number
+
+
+def env_proxy_ssl_header(name):
+    """Django's ``SECURE_PROXY_SSL_HEADER`` from ``HEADER,value``; unset or empty is None.
+
+    The header may be named as the proxy sends it (``X-Forwarded-Proto``) or
+    as Django's ``request.META`` key (``HTTP_X_FORWARDED_PROTO``).
+    """
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: give the header and its HTTPS value, e.g. X-Forwarded-Proto,https."
+        )
+    header, secure_value = parts
+    if not header.startswith("HTTP_"):
+        header = "HTTP_" + header.upper().replace("-", "_")
+    return (header, secure_value)
 
 
 def env_list(name, default):

@@ -10,6 +10,7 @@ the most recent rows (``results.admin_filters``), a date drill-down made
 of index seeks (``results.templatetags.results_admin``) and a search that
 only uses indexed equality unless a prefix asks for a text scan.
 """
+import datetime
 import json
 
 from celery import current_app as celery_app
@@ -18,6 +19,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .admin_filters import RecentValuesFieldListFilter, StatusListFilter
@@ -26,28 +28,61 @@ from .counting import EstimatedCountPaginator
 from .models import ChordCounter, GroupResult, TaskResult
 
 WIDE = ("extrapretty", "wide")
+#: How a list names a row stored with an empty id: Django would link a blank to its page.
+EMPTY_ID = _("(empty id)")
+
+
+def id_column(model, field):
+    """A changelist column showing the id ``field`` of ``model``, sorted by it, "(empty id)" when empty."""
+
+    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
+    def column(obj):
+        return getattr(obj, field) or EMPTY_ID
+
+    column.__name__ = f"shown_{field}"
+    return column
 
 
 class ResultsChangeList(ChangeList):
     """Django's changelist, leaving ``list_deferred_fields`` unread and bad parameters refused.
 
     A parameter Django cannot turn into a query (a NUL character, which
-    PostgreSQL rejects; a date hierarchy year past 9998) is an incorrect
-    lookup, which the admin answers with its "invalid parameters" redirect,
-    not a server error.
+    PostgreSQL rejects; a date drill-down Python cannot build a date from,
+    such as month 13, a year of twenty digits or a period ending after
+    9999-12-31; a day that has no UTC date to give the database) is an
+    incorrect lookup, which the admin answers with its "invalid parameters"
+    redirect, not a server error.
     """
 
     def get_filters(self, request):
         if any("\x00" in value for _key, values in request.GET.lists() for value in values):
             raise IncorrectLookupParameters("A parameter holds a NUL character.")
         try:
-            return super().get_filters(request)
-        except ValueError as error:
+            filters = super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            # datetime() and date arithmetic raise OverflowError past their range.
             raise IncorrectLookupParameters(error) from error
+        _check_dates_fit_utc(filters[2])
+        return filters
 
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
         return queryset.defer(*self.model_admin.list_deferred_fields)
+
+
+def _check_dates_fit_utc(lookup_params):
+    """Refuse the drill-down's bounds that have no UTC equivalent (the database is given UTC).
+
+    0001-01-01 00:00 east of UTC is still year 0 in UTC, which Python cannot
+    hold: the query would fail only when it runs.
+    """
+    for values in lookup_params.values():
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+                try:
+                    value.astimezone(datetime.timezone.utc)
+                except OverflowError as error:
+                    raise IncorrectLookupParameters(error) from error
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -124,7 +159,9 @@ class TaskResultAdmin(EditsAllowedAdmin):
 
     model = TaskResult
     date_hierarchy = "date_done"
-    list_display = ("task_id", "periodic_task_name", "task_name", "date_done", "status", "worker")
+    list_display = (
+        id_column(TaskResult, "task_id"), "periodic_task_name", "task_name", "date_done", "status", "worker",
+    )
     list_filter = (
         ("status", StatusListFilter),
         "date_done",
@@ -202,7 +239,7 @@ class GroupResultAdmin(EditsAllowedAdmin):
 
     model = GroupResult
     date_hierarchy = "date_done"
-    list_display = ("group_id", "date_done")
+    list_display = (id_column(GroupResult, "group_id"), "date_done")
     list_filter = ("date_done",)
     readonly_fields = ("date_created", "date_done", "result")
     list_deferred_fields = ("result",)
@@ -215,7 +252,7 @@ class GroupResultAdmin(EditsAllowedAdmin):
 class ChordCounterAdmin(LargeTableAdmin):
     """Chords waiting for their header tasks: shown, never changed (workers own them)."""
 
-    list_display = ("group_id", "count", "sub_task_count")
+    list_display = (id_column(ChordCounter, "group_id"), "count", "sub_task_count")
     fields = ("group_id", "count", "sub_tasks")
     readonly_fields = fields
     ordering = ("-pk",)

@@ -6,6 +6,8 @@ around) keeps the defaults in one place and lets tests override settings.
 from django.conf import settings
 
 DEFAULT_TASK_ID_MAX_LENGTH = 255
+DEFAULT_GROUP_RESULTS_LIMIT = 1_000
+DEFAULT_OUTAGE_TIMEOUT = 60
 
 
 def task_id_max_length():
@@ -23,10 +25,17 @@ def id_first_urls():
     return getattr(settings, "DJANGO_CELERY_RESULTS_ID_FIRST_URLS", True)
 
 
-DEFAULT_OUTAGE_TIMEOUT = 60
-
-
 def outage_timeout():
     """``DJANGO_CELERY_RESULTS['OUTAGE_TIMEOUT']``: seconds the database backend retries through an outage (60)."""
     value = getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("OUTAGE_TIMEOUT", DEFAULT_OUTAGE_TIMEOUT)
     return max(float(value), 0.0)
+
+
+def group_results_limit():
+    """``DJANGO_CELERY_RESULTS['GROUP_RESULTS_LIMIT']``: most members a group's JSON view lists (1,000).
+
+    A stored group can name tens of thousands of tasks; reading and encoding
+    them all makes one request take seconds. The views list the first ones
+    and say how many there are in all.
+    """
+    return int(getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("GROUP_RESULTS_LIMIT", DEFAULT_GROUP_RESULTS_LIMIT))

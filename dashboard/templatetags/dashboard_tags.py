@@ -1,5 +1,6 @@
 """Template filters of the dashboard: the same formatting as the tables."""
 from django import template
+from django.urls import reverse
 
 from .. import formatting
 from ..views.base import url_with
@@ -8,6 +9,18 @@ register = template.Library()
 
 for _name in ("status_badge", "duration", "local_datetime", "datetime_cell", "short_id"):
     register.filter(_name, getattr(formatting, _name))
+
+
+@register.simple_tag
+def id_link(url_name, value, short=True):
+    """``{% id_link "dashboard:task" task_id %}``: the id linking to its page, or "(empty id)" as text.
+
+    Every id a page links is rendered through this tag: one row stored with
+    an empty id would otherwise make ``{% url %}`` raise and take the page down.
+    """
+    if not value:
+        return formatting.EMPTY_ID
+    return formatting.id_link(value, reverse(url_name, args=[value]), short=short)
 
 
 @register.filter

@@ -54,8 +54,23 @@ DESCRIPTIONS = {
 }
 
 
+def not_an_id(task_id, reason):
+    """The message refusing ``task_id``: its start, control characters escaped, and why."""
+    shown = ascii(task_id[:60]) + ("…" if len(task_id) > 60 else "")
+    return _("%(id)s cannot be a task id: %(reason)s.") % {"id": shown, "reason": reason}
+
+
 class TaskIdsField(forms.CharField):
-    """The confirmed task ids, as a JSON list in one hidden field (a thousand fields would hit Django's form limits)."""
+    """The confirmed task ids, as a JSON list in one hidden field (a thousand fields would hit Django's form limits).
+
+    The confirmation page writes it; anything else a POST puts there is
+    refused with the reason before a task is read or anything written:
+    JSON nested too deeply for the parser (which would raise
+    ``RecursionError``), anything but a flat list of strings, more entries
+    than ``ACTION_LIMIT``, a string that cannot be a task id (longer than the
+    audit trail's column, a NUL character: ``actions.task_id_refusal``). The request
+    body itself is bounded by Django (``DATA_UPLOAD_MAX_MEMORY_SIZE``).
+    """
 
     widget = forms.HiddenInput
 
@@ -63,13 +78,24 @@ class TaskIdsField(forms.CharField):
         value = super().to_python(value)
         try:
             ids = json.loads(value)
+        except RecursionError:
+            raise ValidationError(
+                _("The list of tasks is nested too deeply to read: it must be a JSON list of task ids.")
+            ) from None
         except ValueError:
-            raise ValidationError(_("The list of tasks is not valid: reload the confirmation page.")) from None
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
-            raise ValidationError(_("The list of tasks is not valid: reload the confirmation page."))
+            raise ValidationError(_("The list of tasks is not valid JSON: reload the confirmation page.")) from None
+        # An empty string is an id: "all matching" can select a row stored with one.
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise ValidationError(
+                _("The list of tasks must be a JSON list of task ids (strings): reload the confirmation page.")
+            )
         limit = dashboard_setting("ACTION_LIMIT")
-        if len(set(ids)) > limit:
+        if len(ids) > limit:
             raise ValidationError(_("At most %(limit)s tasks per action.") % {"limit": limit})
+        for task_id in ids:
+            reason = actions.task_id_refusal(task_id)
+            if reason:
+                raise ValidationError(not_an_id(task_id, reason))
         return list(dict.fromkeys(ids))
 
 
@@ -123,7 +149,7 @@ class GatedActionView(ResultsViewerRequiredMixin, View):
         level = {"done": messages.SUCCESS, "partial": messages.WARNING, "failed": messages.ERROR}[outcome.status]
         messages.add_message(self.request, level, f"{Action(self.action).label}: {outcome.summary}")
         for task in outcome.failed[:MESSAGES_PER_TASK]:
-            messages.error(self.request, f"{task.task_id}: {task.detail}")
+            messages.error(self.request, f"{task.task_id or _('(empty id)')}: {task.detail}")
         hidden = len(outcome.failed) - MESSAGES_PER_TASK
         if hidden > 0:
             messages.error(self.request, _("…and %(n)s more: see the audit trail.") % {"n": hidden})
@@ -168,7 +194,7 @@ class TaskActionView(GatedActionView):
             outcome = actions.delete(request.user, ids)
         self.report(outcome)
         default = reverse("dashboard:tasks")
-        if len(ids) == 1 and self.action != Action.DELETE:
+        if len(ids) == 1 and ids[0] and self.action != Action.DELETE:  # an empty id has no page
             default = reverse("dashboard:task", args=[ids[0]])
         return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), default))
 
@@ -191,6 +217,9 @@ class TaskActionView(GatedActionView):
             return {"errors": [_("No task chosen: tick tasks in the list, or use “all matching”.")], "ids": []}
         if len(ids) > limit:
             return {"errors": [_("At most %(limit)s tasks per action; %(n)s were chosen.") % {"limit": limit, "n": len(ids)}], "ids": []}
+        refused = [not_an_id(task_id, reason) for task_id in ids if (reason := actions.task_id_refusal(task_id))]
+        if refused:
+            return {"errors": refused, "ids": []}
         return {"ids": ids, "count": len(ids)}
 
     def preview(self, ids):

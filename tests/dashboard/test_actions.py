@@ -184,6 +184,71 @@ class TestConfirmation:
         for value in ("not json", "{}", "[]", "[1, 2]"):
             assert client_operator.post(url("delete"), {"task_ids": value}).status_code == 400
 
+    @pytest.mark.parametrize("value,reason", [
+        ("[" * 1000 + "]" * 1000, "nested too deeply"),
+        ("[" * 100_000, "nested too deeply"),
+        ('["a", ["b"]]', "must be a JSON list of task ids"),
+        ('[{"task_id": "a"}]', "must be a JSON list of task ids"),
+        ('["a", 1]', "must be a JSON list of task ids"),
+        ("[null]", "must be a JSON list of task ids"),
+        ('"a"', "must be a JSON list of task ids"),
+        ("NaN", "must be a JSON list of task ids"),
+        ('{"a": ["b"]}', "must be a JSON list of task ids"),
+        ("[1e999999]", "must be a JSON list of task ids"),
+        ('["a\\u0000b"]', "cannot be a task id"),
+        ('["\\ud800"]', "cannot be a task id"),
+    ])
+    def test_a_hostile_id_list_is_400_with_the_reason_and_changes_nothing(
+        self, client_operator, make_task, edits, app, value, reason
+    ):
+        task = make_task(task_id="a", status="STARTED")
+        for action in ("retry", "revoke", "delete"):
+            response = client_operator.post(url(action), {"task_ids": value})
+            assert response.status_code == 400, action
+            assert reason in " ".join(response.context["form"].errors["task_ids"]), action
+            assert reason in response.content.decode(), action
+        assert TaskResult.objects.filter(pk=task.pk).exists() and app.sent == [] and not app.revoked.called
+        assert not AuditEntry.objects.exists() and not AuditedTask.objects.exists()
+
+    def test_a_huge_id_list_is_refused(self, client_operator, make_task, edits):
+        task = make_task()
+        # Under Django's upload limit (2.5 MB): parsed, then refused for its length.
+        response = client_operator.post(url("delete"), {"task_ids": json.dumps([task.task_id] * 50_000)})
+        assert response.status_code == 400 and b"At most 1000 tasks per action" in response.content
+        # Over it: Django refuses the request before any view reads it.
+        response = client_operator.post(url("delete"), {"task_ids": json.dumps(["x" * 100] * 30_000)})
+        assert response.status_code == 400
+        assert TaskResult.objects.filter(pk=task.pk).exists() and not AuditEntry.objects.exists()
+
+    def test_a_confirmation_for_an_id_that_cannot_be_one_is_400(self, client_operator, edits):
+        response = client_operator.get(url("delete"), {"task_id": ["ok", "a\x00b"]})
+        assert response.status_code == 400 and b"cannot be a task id: it holds a NUL character" in response.content
+
+    def test_more_entries_than_the_cap_are_refused_even_when_repeated(
+        self, client_operator, make_task, edits, settings
+    ):
+        settings.DASHBOARD = {**settings.DASHBOARD, "ACTION_LIMIT": 3}
+        task = make_task()
+        response = post(client_operator, "delete", [task.task_id] * 4)
+        assert response.status_code == 400 and b"At most 3 tasks per action" in response.content
+        assert TaskResult.objects.filter(pk=task.pk).exists()
+
+    @pytest.mark.parametrize("action", ["retry", "revoke", "delete"])
+    def test_an_id_longer_than_the_audit_column_is_refused_before_anything_is_written(
+        self, client_operator, operator, make_task, edits, app, action
+    ):
+        task = make_task(status="STARTED")
+        max_length = AuditedTask._meta.get_field("task_id").max_length
+        too_long = "x" * (max_length + 1)
+        response = post(client_operator, action, [task.task_id, too_long])
+        assert response.status_code == 400
+        assert f"longer than the {max_length} characters a task id may have" in response.content.decode()
+        assert client_operator.get(url(action), {"task_id": too_long}).status_code == 400
+        with pytest.raises(ValueError, match="longer than"):
+            {"retry": actions.retry, "revoke": actions.revoke, "delete": actions.delete}[action](operator, [too_long])
+        assert TaskResult.objects.filter(pk=task.pk).exists() and app.sent == [] and not app.revoked.called
+        assert not AuditEntry.objects.exists() and not AuditedTask.objects.exists()
+
     def test_retry_confirmation_says_which_would_be_refused(self, client_operator, make_task, edits, app):
         good = make_task(task_name=REGISTERED, task_args=json.dumps("(1, 2)"), task_kwargs=json.dumps("{}"))
         bad = make_task(task_name="not.registered")

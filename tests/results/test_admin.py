@@ -463,3 +463,70 @@ class TestBadParameters:
     def test_odd_but_valid(self, admin_client, params):
         make_task()
         assert admin_client.get(TASKS_URL, params).status_code == 200
+
+
+class TestHostileDateDrillDown:
+    """Any date drill-down value gets an admin answer on both dated changelists, never a server error."""
+
+    @pytest.fixture(params=[TASKS_URL, GROUPS_URL], ids=["tasks", "groups"])
+    def changelist(self, request):
+        make_task()
+        GroupResult.objects.create(group_id="g1")
+        return request.param
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"date_done__year": "99999999999999999999"},
+            {"date_done__year": "-99999999999999999999"},
+            {"date_done__year": "-5"},
+            {"date_done__year": "abc"},
+            {"date_done__year": "2024", "date_done__month": "1", "date_done__day": "-9999999999"},
+            {"date_done__year": "2024", "date_done__month": "99999999999999999999"},
+            {"date_done__year": "2024", "date_done__month": "13"},
+            {"date_done__year": "2024", "date_done__month": "x"},
+            {"date_done__year": "2024", "date_done__month": "2", "date_done__day": "0"},
+            {"date_done__year": "2024", "date_done__month": "2", "date_done__day": "30"},
+            # The period's end is past the last date Python can hold.
+            {"date_done__year": "9999", "date_done__month": "12"},
+            {"date_done__year": "9999", "date_done__month": "12", "date_done__day": "31"},
+        ],
+    )
+    def test_a_bad_drill_down_is_the_invalid_parameters_redirect(self, admin_client, changelist, params):
+        response = admin_client.get(changelist, params)
+        assert response.status_code == 302 and response["Location"] == f"{changelist}?e=1"
+        assert admin_client.get(response["Location"]).status_code == 200
+
+    def test_a_day_that_has_no_utc_date_is_refused(self, admin_client, changelist, settings):
+        # 0001-01-01 00:00 in Tokyo is before the first UTC instant the database can be given.
+        settings.TIME_ZONE = "Asia/Tokyo"
+        response = admin_client.get(changelist, {"date_done__year": "1"})
+        assert response.status_code == 302 and response["Location"] == f"{changelist}?e=1"
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"date_done__month": "99999999999999999999"},
+            {"date_done__month": "13"},
+            {"date_done__day": "0"},
+            {"date_done__day": "-99999999999999999999"},
+        ],
+    )
+    def test_a_month_or_day_alone_out_of_range_lists_nothing(self, admin_client, changelist, params):
+        response = admin_client.get(changelist, params)
+        assert response.status_code == 200 and list(response.context["cl"].result_list) == []
+
+
+class TestEmptyIds:
+    """A row stored with an empty id is listed, and linked, as "(empty id)" (Django would link a blank)."""
+
+    def test_each_list_names_it_and_its_page_opens(self, admin_client):
+        task = TaskResult.objects.create(task_id="")
+        group = GroupResult.objects.create(group_id="")
+        counter = ChordCounter.objects.create(group_id="", sub_tasks="[]", count=0)
+        for url, row in ((TASKS_URL, task), (GROUPS_URL, group), (CHORDS_URL, counter)):
+            response = admin_client.get(url)
+            assert response.status_code == 200
+            change = reverse(f"admin:results_{row._meta.model_name}_change", args=[row.pk])
+            assert f'<a href="{change}">(empty id)</a>' in response.content.decode()
+            assert admin_client.get(change).status_code == 200

@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, clear_url_caches, resolve, reverse
 from django.urls.exceptions import Resolver404
 
 import results.urls
+from results.backends.database import DatabaseBackend
 from results.models import TaskResult
 
 pytestmark = pytest.mark.django_db
@@ -238,6 +239,63 @@ class TestGroupViews:
         assert get_json(client, "celery-group_status", group_id, status=404) == {
             "error": f"No group result is stored for group {group_id}."
         }
+
+
+class TestLargeGroups:
+    """A group's members are listed up to ``GROUP_RESULTS_LIMIT``, the answer saying so when it stops there."""
+
+    SIZE, LIMIT = 3_000, 1_200
+
+    @pytest.fixture
+    def limit(self, settings):
+        settings.DJANGO_CELERY_RESULTS = {**settings.DJANGO_CELERY_RESULTS, "GROUP_RESULTS_LIMIT": self.LIMIT}
+
+    def large_group(self, app, size):
+        task_ids = [f"member-{i:05d}" for i in range(size)]
+        if isinstance(app.backend, DatabaseBackend):
+            TaskResult.objects.bulk_create(
+                TaskResult(task_id=task_id, status=states.SUCCESS, result=str(i), content_type="application/json",
+                           content_encoding="utf-8")
+                for i, task_id in enumerate(task_ids)
+            )
+        else:
+            for i, task_id in enumerate(task_ids):
+                app.backend.store_result(task_id, i, states.SUCCESS)
+        group = GroupResult(new_id(), [AsyncResult(task_id, app=app) for task_id in task_ids], app=app)
+        group.save()
+        return group.id, task_ids
+
+    def test_the_first_members_are_listed_with_the_total(self, app, client, limit):
+        group_id, task_ids = self.large_group(app, self.SIZE)
+        done = get_json(client, "celery-is_group_successful", group_id)["group"]
+        assert (done["id"], done["truncated"], done["total"]) == (group_id, True, self.SIZE)
+        assert done["results"] == [{"id": task_id, "executed": True} for task_id in task_ids[: self.LIMIT]]
+        status = get_json(client, "celery-group_status", group_id)["group"]
+        assert (status["id"], status["truncated"], status["total"]) == (group_id, True, self.SIZE)
+        assert status["results"] == [{"result": i, "status": "SUCCESS"} for i in range(self.LIMIT)]
+
+    def test_a_bounded_number_of_queries(self, current_celery_app, client, limit, django_assert_max_num_queries):
+        group_id, _ = self.large_group(current_celery_app(), self.SIZE)
+        client.get("/")
+        for name in ("celery-is_group_successful", "celery-group_status"):
+            # Session and user, the group row, its first members 500 ids a query.
+            with django_assert_max_num_queries(6):
+                assert len(get_json(client, name, group_id)["group"]["results"]) == self.LIMIT
+
+    def test_a_group_up_to_the_limit_keeps_the_reference_shape(self, app, client, limit):
+        group_id, task_ids = self.large_group(app, self.LIMIT)
+        assert get_json(client, "celery-is_group_successful", group_id) == {
+            "group": {"id": group_id, "results": [{"id": task_id, "executed": True} for task_id in task_ids]}
+        }
+        assert get_json(client, "celery-group_status", group_id) == {
+            "group": {"id": group_id, "results": [{"result": i, "status": "SUCCESS"} for i in range(self.LIMIT)]}
+        }
+
+    def test_the_default_limit(self, settings):
+        from results.conf import group_results_limit
+
+        settings.DJANGO_CELERY_RESULTS = {}
+        assert group_results_limit() == 1_000
 
 
 @pytest.fixture

@@ -1,0 +1,114 @@
+"""Rows stored with an empty id: every page that lists them still answers, showing the id as text.
+
+An empty id has no page of its own (``/dashboard/tasks/<id>/`` needs one
+character at least), so it is never turned into a link; a ``{% url %}`` of
+it would raise ``NoReverseMatch`` and take the whole page down. The rows are
+created with the ORM, as they may already be in a database.
+"""
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.models import AuditedTask, AuditEntry
+from results.models import ChordCounter, GroupResult, TaskResult
+
+EMPTY = "(empty id)"
+DEAD_LINKS = ('href="/dashboard/tasks//"', 'href="/dashboard/groups//"')
+
+
+def task_ref(task_id):
+    return [[task_id, None], None]
+
+
+def group_ref(group_id, members):
+    return [[group_id, None], members]
+
+
+@pytest.fixture
+def empty_ids(make_task, make_group):
+    """One of each kind of row with an empty id, and the rows that name one."""
+    now = timezone.now()
+    make_task(task_id="", status="FAILURE", task_name="proj.tasks.same", task_args="[7]")
+    page = make_task(
+        task_id="t-page",
+        task_name="proj.tasks.same",
+        task_args="[7]",
+        status="FAILURE",
+        meta=json.dumps({"children": [task_ref(""), group_ref("", [task_ref("")]), task_ref("t-child")]}),
+        date_created=now - timedelta(minutes=5),
+        date_started=now - timedelta(minutes=5),
+        date_done=now - timedelta(minutes=4),
+    )
+    GroupResult.objects.create(
+        group_id="", result=json.dumps(group_ref("", [task_ref("t-page")])),
+        content_type="application/json", content_encoding="utf-8",
+    )
+    make_group(group_id="g-members", result=json.dumps(group_ref("g-members", [task_ref(""), group_ref("", [])])))
+    ChordCounter.objects.create(group_id="", sub_tasks=json.dumps([task_ref("t-page")]), count=1)
+    ChordCounter.objects.create(group_id="c-header", sub_tasks=json.dumps([task_ref(""), task_ref("h-2")]), count=2)
+    entry = AuditEntry.objects.create(username="someone", action="retry", task_count=2, succeeded=1, outcome="partial")
+    AuditedTask.objects.create(entry=entry, task_id="", ok=True, detail="Sent again as:", new_task_id="t-page")
+    AuditedTask.objects.create(entry=entry, task_id="t-page", ok=False, detail="Not sent.", new_task_id="")
+    return {"page": page, "entry": entry}
+
+
+def assert_shows_the_empty_id(response):
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert EMPTY in html
+    for dead in DEAD_LINKS:
+        assert dead not in html
+    return html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/",
+        "/dashboard/tasks/",
+        "/dashboard/tasks/?status=FAILURE",
+        "/dashboard/groups/",
+        "/dashboard/groups/g-members/",
+        "/dashboard/chords/",
+        "/dashboard/tasks/t-page/",
+        "/dashboard/same-args/t-page/",
+        "/dashboard/audit/{entry}/",
+    ],
+)
+def test_every_page_shows_an_empty_id_as_text(client_viewer, empty_ids, path):
+    assert_shows_the_empty_id(client_viewer.get(path.format(entry=empty_ids["entry"].pk)))
+
+
+def test_the_task_page_names_an_empty_original_and_group_without_links(client_viewer, empty_ids):
+    html = assert_shows_the_empty_id(client_viewer.get("/dashboard/tasks/t-page/"))
+    assert "This task is a retry of" in html and reverse("dashboard:task", args=["t-child"]) in html
+    group = html[html.index("<dt>Group</dt>") :]
+    assert group[: group.index("</dd>")].count(EMPTY) == 1
+
+
+def test_the_audit_list_survives(client_viewer, empty_ids):
+    assert client_viewer.get("/dashboard/audit/").status_code == 200
+
+
+def test_an_action_on_all_matching_can_remove_a_row_with_an_empty_id(client, empty_ids, settings):
+    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+    operator = User.objects.create_user("operator", password="pw-operator-123")
+    for codename in ("view_taskresult", "delete_taskresult"):
+        operator.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="results"))
+    client.force_login(operator)
+    assert_shows_the_empty_id(client.get("/dashboard/tasks/"))
+    url = reverse("dashboard:action", args=["delete"])
+    confirm = client.get(url, {"scope": "filter", "status": "FAILURE", "task_name": "proj.tasks.same"})
+    assert_shows_the_empty_id(confirm)
+    ids = json.loads(confirm.context["form"]["task_ids"].value())
+    assert sorted(ids) == ["", "t-page"]
+    response = client.post(url, {"task_ids": json.dumps([""])})
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard:tasks")
+    assert not TaskResult.objects.filter(task_id="").exists() and TaskResult.objects.filter(task_id="t-page").exists()
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.outcome) == ("delete", "done")
+    assert_shows_the_empty_id(client.get(reverse("dashboard:audit-entry", args=[entry.pk])))
