@@ -146,12 +146,12 @@ def _group_members(group_id):
     Celery's ``GroupResult.restore`` builds a result object for every
     member, a second's work for 20,000 of them: on this app's
     ``DatabaseBackend`` the stored tuple is decoded and only the members
-    listed are built (under the backend's retry policy, as a restore is).
+    listed are built.
     """
     limit = group_results_limit()
     backend = current_app.backend
     if isinstance(backend, DatabaseBackend):
-        return _backend_call(f"group {group_id}", backend._ensure_retryable, _read_group, backend, group_id, limit)
+        return _backend_call(f"group {group_id}", _read_group, backend, group_id, limit)
     group = _backend_call(f"group {group_id}", GroupResult.restore, group_id, None, current_app)
     if group is None:
         return None
