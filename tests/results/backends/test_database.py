@@ -124,6 +124,26 @@ class TestStates:
         assert [child.id for child in children] == ["child-1"]
 
 
+class TestRefusedIds:
+    """What Celery never generates is refused before anything is written, with a clear error."""
+
+    @pytest.mark.parametrize("task_id", ["", "   "])
+    def test_an_empty_task_id(self, backend, task_id):
+        with pytest.raises(ValueError, match="task_id must not be empty"):
+            backend.store_result(task_id, 1, states.SUCCESS)
+        assert not TaskResult.objects.exists()
+
+    def test_a_task_id_longer_than_the_column(self, backend):
+        with pytest.raises(ValueError, match="task_id is 300 characters long"):
+            backend.mark_as_done("t" * 300, 1, request=make_request("t" * 300))
+        assert not TaskResult.objects.exists()
+
+    def test_an_empty_group_id(self, backend):
+        with pytest.raises(ValueError, match="group_id must not be empty"):
+            CeleryGroupResult("", [AsyncResult("a", app=backend.app)], app=backend.app).save(backend=backend)
+        assert not GroupResult.objects.exists()
+
+
 class TestExtended:
     def test_extended_fields(self, backend):
         backend.mark_as_done("t1", 3, request=make_request("t1", periodic_task_name="nightly"))
