@@ -19,14 +19,13 @@ from django.db import (
     OperationalError,
     ProgrammingError,
     connection,
-    connections,
     transaction,
 )
 
 from results.backends.outage import DatabaseUnavailable, is_outage
 from results.models import TaskResult
 
-from .conftest import make_request
+from .conftest import end_database_session, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,20 +218,7 @@ class TestSQLiteLockedLongerThanTheBusyTimeout:
 @pytest.mark.parametrize("vendor", ["postgresql", "mysql"])
 def test_the_server_dropping_the_connection_is_ridden_through_by_default(backend, vendor):
     """Without ``result_backend_always_retry``: the killed session is replaced by a new one."""
-    if connection.vendor != vendor:
-        pytest.skip(f"needs {vendor}; this run's database is {connection.vendor}")
     backend.mark_as_done("t0", 0, request=make_request("t0"))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()" if vendor == "postgresql" else "SELECT CONNECTION_ID()")
-        (session_id,) = cursor.fetchone()
-    killer = connections.create_connection("default")
-    try:
-        with killer.cursor() as cursor:
-            if vendor == "postgresql":
-                cursor.execute("SELECT pg_terminate_backend(%s)", [session_id])
-            else:
-                cursor.execute(f"KILL {int(session_id)}")
-    finally:
-        killer.close()
+    end_database_session(vendor)
     backend.mark_as_done("t1", 5, request=make_request("t1"))
     assert TaskResult.objects.get(task_id="t1").result == "5"
