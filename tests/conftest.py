@@ -6,6 +6,7 @@ database. Tests that only make sense on one vendor carry a marker and
 skip elsewhere with the reason.
 """
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,9 @@ def pytest_runtest_setup(item):
     for vendor, label in VENDOR_MARKERS.items():
         if item.get_closest_marker(vendor) and connection.vendor != vendor:
             pytest.skip(f"needs {label}; this run's database is {connection.vendor} (see DATABASE_URL)")
+    first_pass = os.environ.get("TEST_MATRIX_FIRST_PASS")
+    if item.get_closest_marker("once") and first_pass and os.environ.get("TEST_MATRIX_PASS") != first_pass:
+        pytest.skip(f"does not depend on the database: run once, in the {first_pass} pass")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,6 +7,10 @@ when not. Extra arguments are passed to pytest. Environment:
 - ``TEST_DATABASES``: comma-separated subset of sqlite,postgresql,mariadb.
 - ``TEST_POSTGRES_URL`` / ``TEST_MARIADB_URL``: where those servers are
   (Django creates and drops a ``test_<name>`` database on them).
+
+Tests marked ``once`` do not depend on the database (the browser, the
+cache backend): they run in the first pass only, which this script tells
+the later passes through ``TEST_MATRIX_PASS``.
 """
 import os
 import subprocess
@@ -64,7 +68,7 @@ def counts(junit_file):
 def main(pytest_args):
     wanted = os.environ.get("TEST_DATABASES", ",".join(CANDIDATES)).split(",")
     VAR.mkdir(exist_ok=True)
-    report, failed_runs = [], 0
+    report, failed_runs, first_pass = [], 0, None
     totals = [0, 0, 0]
     for name in (n.strip() for n in wanted if n.strip()):
         url = CANDIDATES[name]
@@ -75,7 +79,8 @@ def main(pytest_args):
         print(f"\n===== test suite on {name} =====", flush=True)
         junit = VAR / f"junit-{name}.xml"
         junit.unlink(missing_ok=True)
-        env = {**os.environ, "DATABASE_URL": url}
+        first_pass = first_pass or name
+        env = {**os.environ, "DATABASE_URL": url, "TEST_MATRIX_PASS": name, "TEST_MATRIX_FIRST_PASS": first_pass}
         code = subprocess.call(
             [sys.executable, "-m", "pytest", f"--junitxml={junit}", *pytest_args], cwd=ROOT, env=env
         )

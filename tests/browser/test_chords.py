@@ -11,7 +11,7 @@ from results.models import ChordCounter, TaskResult
 
 from ..e2e import tasks
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 HEADER_SIZE = 3
 TIMEOUT = 30

@@ -14,7 +14,7 @@ from results.models import TaskResult
 
 from ..e2e import tasks
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)><b>bold</b>"
 TIMEOUT = 30

@@ -10,7 +10,7 @@ from results.models import TaskResult
 
 from ..e2e import tasks
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 TIMEOUT = 30
 LIVE = 20_000  # ms

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from demo.seed import seed_tasks
 from results.models import GroupResult, TaskResult
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 ROWS = 3000
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from results.models import GroupResult, TaskResult
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 
 def test_open_a_failed_task_and_expand_its_full_traceback(logged_in, live_server, seeded):

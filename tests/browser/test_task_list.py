@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from results.models import TaskResult
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 PER_PAGE = 25
 ROWS = "#task-results tbody tr"

@@ -63,6 +63,7 @@ class TestPickle:
         assert result.get(timeout=TIMEOUT)["when"] == datetime.date(2024, 5, 7)
 
 
+@pytest.mark.once  # results in Redis: the database under test plays no part
 class TestCacheBackendOnRedis:
     @pytest.fixture(autouse=True)
     def app(self, start_worker, settings):

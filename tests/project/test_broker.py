@@ -8,6 +8,8 @@ from kombu import Connection
 from dashboard_project import broker
 from dashboard_project.celery import app
 
+pytestmark = pytest.mark.once  # settings and files of the project, whatever the database
+
 WRITERS, MESSAGES_EACH = 3, 150
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.once  # settings and files of the project, whatever the database
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 HTTPS_SETTINGS = {
     "SECURE_SSL_REDIRECT": False,

@@ -6,6 +6,8 @@ from django.core.files.base import ContentFile
 
 from dashboard_project.storage import ManifestOrPlainStaticFilesStorage
 
+pytestmark = pytest.mark.once  # settings and files of the project, whatever the database
+
 STYLESHEET = b"body { color: #222; }\n"
 
 

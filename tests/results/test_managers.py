@@ -13,6 +13,7 @@ from results.managers import TxIsolationWarning, transaction_retry
 from results.models import GroupResult, TaskResult
 from results.utils import now
 from tests.conftest import OTHER_DB
+from tests.seeding import insert_task_rows
 
 STORE_ARGS = ("application/json", "utf-8")
 
@@ -393,10 +394,8 @@ class TestExpiry:
 @pytest.mark.django_db
 def test_delete_expired_200k_rows_in_batches():
     total, batch_size = 200_000, 25_000
-    TaskResult.objects.bulk_create(
-        (TaskResult(task_id=f"bulk-{i}", status=states.SUCCESS) for i in range(total)), batch_size=5_000
-    )
-    age_rows(TaskResult, days=10)
+    insert_task_rows(total, date_done=now() - timedelta(days=10))
+    assert TaskResult.objects.filter(task_id__startswith="bulk-").count() == total
     store("kept")
     with CaptureQueriesContext(connection) as queries:
         deleted = TaskResult.objects.delete_expired(timedelta(days=1), batch_size=batch_size)

@@ -13,6 +13,9 @@ from tests.services import REDIS_URL, redis_unreachable
 
 from .conftest import make_request
 
+#: The cache backend never touches the database under test.
+pytestmark = pytest.mark.once
+
 CACHE_CONFIGS = {
     "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "results-tests"},
     "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
