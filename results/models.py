@@ -13,7 +13,7 @@ from .managers import GroupResultManager, TaskResultManager
 # Custom states are allowed, so the column has no choices; this list only
 # labels the states Celery itself knows about.
 ALL_STATES = sorted(states.ALL_STATES)
-TASK_STATE_CHOICES = sorted(zip(ALL_STATES, ALL_STATES))
+TASK_STATE_CHOICES = sorted(zip(ALL_STATES, ALL_STATES, strict=True))
 
 
 class TaskResult(models.Model):
