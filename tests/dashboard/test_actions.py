@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import actions
-from dashboard.models import AuditEntry, AuditedTask
-from results.models import GroupResult, TaskResult
+from dashboard.models import AuditedTask, AuditEntry
+from results.models import TaskResult
 
 REGISTERED = "proj.tasks.add"
 
@@ -286,7 +286,7 @@ class TestRetry:
         assert "Retried as" in page and new_id in page and "1 task sent again" in page
         # The new task's page links back once it has a row.
         TaskResult.objects.create(task_id=new_id, task_name=REGISTERED, status="SUCCESS")
-        assert f"is a retry of" in client_operator.get(reverse("dashboard:task", args=[new_id])).content.decode()
+        assert "is a retry of" in client_operator.get(reverse("dashboard:task", args=[new_id])).content.decode()
 
     def test_json_arguments_are_sent_as_they_are(self, operator, make_task, app, edits):
         task = make_task(task_name=REGISTERED, task_args="[1, 2]", task_kwargs='{"z": 3}')

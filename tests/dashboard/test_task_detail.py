@@ -4,7 +4,6 @@ import json
 import pickle
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 

@@ -8,7 +8,7 @@ from celery import states
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from dashboard.models import AuditEntry, AuditedTask
+from dashboard.models import AuditedTask, AuditEntry
 from results.models import TaskResult
 
 from . import tasks

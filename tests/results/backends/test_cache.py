@@ -4,11 +4,11 @@ import uuid
 
 import pytest
 from celery import states
-from celery.result import AsyncResult, GroupResult as CeleryGroupResult
+from celery.result import AsyncResult
+from celery.result import GroupResult as CeleryGroupResult
 from django.core.cache import caches
 
 from results.backends import CacheBackend
-
 from tests.services import REDIS_URL, redis_unreachable
 
 from .conftest import make_request

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from celery import states
 from celery.exceptions import TaskRevokedError
-from celery.result import AsyncResult, GroupResult as CeleryGroupResult
+from celery.result import AsyncResult
+from celery.result import GroupResult as CeleryGroupResult
 from django.db import IntegrityError, InterfaceError, connection, transaction
 
 from results.backends import DatabaseBackend
