@@ -1,4 +1,5 @@
-"""Operator actions: gating (ALLOW_EDITS, permissions, CSRF), confirmation, retry/revoke/delete, refusals, broker down."""
+"""Operator actions: gating (ALLOW_EDITS, permissions, CSRF), confirmation, retry/revoke/delete, refusals,
+broker down."""
 import json
 import uuid
 from datetime import timedelta
@@ -133,7 +134,8 @@ class TestGating:
         assert app.sent == [] and not AuditEntry.objects.exists()
         page = client.get(url("retry"), {"task_id": task.task_id})
         token = page.context["csrf_token"]
-        response = client.post(url("retry"), {"task_ids": json.dumps([task.task_id]), "csrfmiddlewaretoken": str(token)})
+        form = {"task_ids": json.dumps([task.task_id]), "csrfmiddlewaretoken": str(token)}
+        response = client.post(url("retry"), form)
         assert response.status_code == 302 and len(app.sent) == 1
 
     def test_get_never_acts(self, client_operator, make_task, edits, app):
@@ -154,7 +156,9 @@ class TestConfirmation:
         assert "exactly 3 tasks" in html
         assert json.loads(response.context["form"]["task_ids"].value()) == [t.task_id for t in tasks]
 
-    def test_all_matching_the_filter_uses_the_lists_filters_and_the_cap(self, client_operator, make_tasks, edits, settings, app):
+    def test_all_matching_the_filter_uses_the_lists_filters_and_the_cap(
+        self, client_operator, make_tasks, edits, settings, app
+    ):
         settings.DASHBOARD = {**settings.DASHBOARD, "ACTION_LIMIT": 5}
         failed = make_tasks(7, status="FAILURE")
         make_tasks(3, status="SUCCESS")
@@ -389,7 +393,10 @@ def unreachable_broker(settings):
     def add(x, y):
         return x + y
 
-    settings.DASHBOARD = {**settings.DASHBOARD, "BROKER_RETRY_POLICY": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}}
+    settings.DASHBOARD = {
+        **settings.DASHBOARD,
+        "BROKER_RETRY_POLICY": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
+    }
     previous = actions.current_app._get_current_object()
     app.set_current()
     yield app
