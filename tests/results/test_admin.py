@@ -421,7 +421,9 @@ class TestChangelistQueries:
             assert all("LIMIT" in q for q in counts), (params, counts)
             assert response.context["cl"].result_list, params
 
-    def test_query_count_does_not_grow_with_rows(self, admin_client, many_tasks, large_table, django_assert_max_num_queries):
+    def test_query_count_does_not_grow_with_rows(
+        self, admin_client, many_tasks, large_table, django_assert_max_num_queries
+    ):
         _, before = self.get(admin_client, django_assert_max_num_queries, {}, 8)
         TaskResult.objects.bulk_create(TaskResult(task_id=f"more-{i}", task_name=f"app.more{i}") for i in range(300))
         _, after = self.get(admin_client, django_assert_max_num_queries, {}, 8)
