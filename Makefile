@@ -1,10 +1,11 @@
-# Two commands: `make run` (install, migrate, serve the live demo) and `make test`.
+# Two commands: `make run` (install, migrate, serve the live demo) and `make test`;
+# `make lint` runs ruff (configured in pyproject.toml).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test install install-test bench-backend screenshots
+.PHONY: run test lint install install-test bench-backend screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,9 @@ run: install
 
 test: install-test
 	$(BIN)/python tests/run_matrix.py $(ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
 
 # Retake the README's screenshots (docs/screenshots/) with the browser tests.
 screenshots: install-test

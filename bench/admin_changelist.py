@@ -93,7 +93,10 @@ def main():
         f"page {min(5000, total // 200)}": {"p": str(min(5000, total // 200) - 1)},
         f"drill {when.year}-{when.month:02}": {"date_done__year": str(when.year), "date_done__month": str(when.month)},
     }
-    admins = {"reference-style": ReferenceStyleAdmin(TaskResult, admin.site), "results": TaskResultAdmin(TaskResult, admin.site)}
+    admins = {
+        "reference-style": ReferenceStyleAdmin(TaskResult, admin.site),
+        "results": TaskResultAdmin(TaskResult, admin.site),
+    }
     factory = RequestFactory()
 
     def run(model_admin, params):

@@ -38,13 +38,12 @@ def measure(database):
     from celery import Celery, states
     from celery.app.task import Context
     from django.db import connection
-
     from django_celery_results.backends import DatabaseBackend as ReferenceBackend
     from django_celery_results.models import TaskResult as ReferenceTaskResult
-    from results.backends import DatabaseBackend
-    from results.models import TaskResult
 
     from results import managers
+    from results.backends import DatabaseBackend
+    from results.models import TaskResult
 
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
@@ -96,9 +95,9 @@ def run_round(backend, Context, states):
 
 
 def main():
-    from tests.run_matrix import CANDIDATES, unreachable_reason
-
     import dj_database_url
+
+    from tests.run_matrix import CANDIDATES, unreachable_reason
 
     print(
         f"store_result throughput, single process, {TASKS_PER_ROUND} tasks x 2 states "

@@ -72,8 +72,5 @@ def parse(text):
         else:
             i += 1
     tail = [line for line in lines[last_frame_end:] if line.strip()]
-    if frames:
-        exception = "\n".join(tail).strip()
-    else:
-        exception = "\n".join(tail[-3:]).strip()
+    exception = "\n".join(tail if frames else tail[-3:]).strip()
     return Traceback(exception=exception or text.strip()[-500:], frames=frames, chained=chained, text=text)

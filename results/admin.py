@@ -80,7 +80,7 @@ def _check_dates_fit_utc(lookup_params):
         for value in values if isinstance(values, list) else [values]:
             if isinstance(value, datetime.datetime) and timezone.is_aware(value):
                 try:
-                    value.astimezone(datetime.timezone.utc)
+                    value.astimezone(datetime.UTC)
                 except OverflowError as error:
                     raise IncorrectLookupParameters(error) from error
 

@@ -148,7 +148,7 @@ class ResultManager(models.Manager):
             )
             row = cursor.fetchone()
         if row and row[1] == "REPEATABLE-READ":
-            warnings.warn(TxIsolationWarning(W_ISOLATION_REP))
+            warnings.warn(TxIsolationWarning(W_ISOLATION_REP), stacklevel=2)
 
     def _get_or_unsaved(self, key, value):
         """The stored row for ``key=value``, else an unsaved instance.
@@ -189,7 +189,7 @@ class ResultManager(models.Manager):
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 rows = self._insert_or_update(db, instance, key, fields)
         if rows:
-            for field, column_value in zip(self.model._meta.db_returning_fields, rows[0]):
+            for field, column_value in zip(self.model._meta.db_returning_fields, rows[0], strict=True):
                 setattr(instance, field.attname, column_value)
         else:
             instance.pk = self.using(db).filter(**{key: value}).values_list("pk", flat=True).get()

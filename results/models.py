@@ -13,7 +13,7 @@ from .managers import GroupResultManager, TaskResultManager
 # Custom states are allowed, so the column has no choices; this list only
 # labels the states Celery itself knows about.
 ALL_STATES = sorted(states.ALL_STATES)
-TASK_STATE_CHOICES = sorted(zip(ALL_STATES, ALL_STATES))
+TASK_STATE_CHOICES = sorted(zip(ALL_STATES, ALL_STATES, strict=True))
 
 
 class TaskResult(models.Model):
@@ -134,6 +134,9 @@ class TaskResult(models.Model):
             # ("..._like") on PostgreSQL, and MySQL's unique index serves it.
         ]
 
+    def __str__(self):
+        return f"<Task: {self.task_id} ({self.status})>"
+
     def as_dict(self):
         return {
             "task_id": self.task_id,
@@ -147,9 +150,6 @@ class TaskResult(models.Model):
             "meta": self.meta,
             "worker": self.worker,
         }
-
-    def __str__(self):
-        return f"<Task: {self.task_id} ({self.status})>"
 
 
 class ChordCounter(models.Model):
@@ -183,6 +183,9 @@ class ChordCounter(models.Model):
         ),
     )
 
+    def __str__(self):
+        return f"<ChordCounter: {self.group_id} ({self.count} left)>"
+
     def header_task_ids(self):
         """Ids of the tasks the header waits for, in order, nested groups flattened."""
         return list(flatten_result_tuples(json.loads(self.sub_tasks)))
@@ -194,9 +197,6 @@ class ChordCounter(models.Model):
             [result_from_tuple(sub_task, app=app) for sub_task in json.loads(self.sub_tasks)],
             app=app,
         )
-
-    def __str__(self):
-        return f"<ChordCounter: {self.group_id} ({self.count} left)>"
 
 
 def flatten_result_tuples(result_tuples):
@@ -259,12 +259,12 @@ class GroupResult(models.Model):
             models.Index(fields=["date_done"], name="results_group_done_idx"),
         ]
 
+    def __str__(self):
+        return f"<Group: {self.group_id}>"
+
     def as_dict(self):
         return {
             "group_id": self.group_id,
             "result": self.result,
             "date_done": self.date_done,
         }
-
-    def __str__(self):
-        return f"<Group: {self.group_id}>"

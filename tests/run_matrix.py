@@ -86,7 +86,7 @@ def main(pytest_args):
         )
         if junit.exists():
             passed, failed, skipped = counts(junit)
-            totals = [a + b for a, b in zip(totals, (passed, failed, skipped))]
+            totals = [a + b for a, b in zip(totals, (passed, failed, skipped), strict=True)]
             summary = f"{passed} passed, {failed} failed, {skipped} skipped"
         else:
             summary = "no report"

@@ -10,7 +10,6 @@ from django.db import connection
 from results.models import TaskResult
 
 
-
 def series(count):
     """``WITH ... seq(n)``: the numbers 0 to ``count - 1``, on SQLite, PostgreSQL and MariaDB alike.
 

@@ -436,9 +436,10 @@ class DatabaseBackend(BaseDictBackend):
         if any(isinstance(result, ResultSet) for result in header.results):
             return self._join_header(header)
         ids = [result.id for result in header.results]
+        tasks = self.TaskModel._default_manager.using(db)
         rows = {}
         for batch in batched(ids, ID_BATCH_SIZE):
-            rows.update((row.task_id, row) for row in self.TaskModel._default_manager.using(db).filter(task_id__in=batch))
+            rows.update((row.task_id, row) for row in tasks.filter(task_id__in=batch))
         values = []
         for task_id in ids:
             if task_id not in rows:

@@ -19,6 +19,7 @@ a bug, and is raised at once. Nothing is retried inside a transaction the
 caller holds: it died with its connection, and only the caller can redo it.
 """
 import time
+from contextlib import suppress
 from functools import wraps
 
 from celery.utils.log import get_logger
@@ -73,10 +74,8 @@ def in_callers_transaction(aliases):
 def drop_connections(aliases):
     """Close the backend's connections, so that the next query opens a new one instead of failing on a dead one."""
     for alias in aliases:
-        try:
+        with suppress(Error):  # closing a dead connection can fail too; it is gone either way
             connections[alias].close()
-        except Error:
-            pass  # closing a dead connection can fail too; it is gone either way
 
 
 def retry_through_outage(operation):

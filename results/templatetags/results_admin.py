@@ -48,7 +48,8 @@ def periods_with_rows(queryset, field, starts):
     manager = queryset.model._default_manager.db_manager(queryset.db)
     rows = list(manager.order_by().annotate(**flags).values_list(*flags)[:1])
     present = rows[0] if rows else [False] * len(flags)
-    return [start for start, has_rows in zip(starts, present) if has_rows]
+    # One flag per period, so one fewer than ``starts``: the last start only ends the last period.
+    return [start for start, has_rows in zip(starts, present, strict=False) if has_rows]
 
 
 @register.inclusion_tag("admin/date_hierarchy.html")

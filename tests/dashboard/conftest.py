@@ -46,7 +46,11 @@ def _make_task(**fields):
     task = TaskResult.objects.create(**fields)
     if not dates:
         done = timezone.now() - timedelta(seconds=1000 - n % 1000)
-        dates = {"date_created": done - timedelta(seconds=2), "date_started": done - timedelta(seconds=1), "date_done": done}
+        dates = {
+            "date_created": done - timedelta(seconds=2),
+            "date_started": done - timedelta(seconds=1),
+            "date_done": done,
+        }
     TaskResult.objects.filter(pk=task.pk).update(**dates)
     task.refresh_from_db()
     return task

@@ -65,7 +65,9 @@ def test_login_page_renders_and_logs_in(client, viewer):
     page = client.get(reverse("login") + "?next=/dashboard/tasks/")
     assert page.status_code == 200
     assert b"Log in" in page.content
-    response = client.post(reverse("login"), {"username": "viewer", "password": "pw-viewer-123", "next": "/dashboard/tasks/"})
+    response = client.post(
+        reverse("login"), {"username": "viewer", "password": "pw-viewer-123", "next": "/dashboard/tasks/"}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/dashboard/tasks/"
     assert client.get("/dashboard/tasks/").status_code == 200

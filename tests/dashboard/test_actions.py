@@ -1,4 +1,5 @@
-"""Operator actions: gating (ALLOW_EDITS, permissions, CSRF), confirmation, retry/revoke/delete, refusals, broker down."""
+"""Operator actions: gating (ALLOW_EDITS, permissions, CSRF), confirmation, retry/revoke/delete, refusals,
+broker down."""
 import json
 import uuid
 from datetime import timedelta
@@ -12,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import actions
-from dashboard.models import AuditEntry, AuditedTask
-from results.models import GroupResult, TaskResult
+from dashboard.models import AuditedTask, AuditEntry
+from results.models import TaskResult
 
 REGISTERED = "proj.tasks.add"
 
@@ -133,7 +134,8 @@ class TestGating:
         assert app.sent == [] and not AuditEntry.objects.exists()
         page = client.get(url("retry"), {"task_id": task.task_id})
         token = page.context["csrf_token"]
-        response = client.post(url("retry"), {"task_ids": json.dumps([task.task_id]), "csrfmiddlewaretoken": str(token)})
+        form = {"task_ids": json.dumps([task.task_id]), "csrfmiddlewaretoken": str(token)}
+        response = client.post(url("retry"), form)
         assert response.status_code == 302 and len(app.sent) == 1
 
     def test_get_never_acts(self, client_operator, make_task, edits, app):
@@ -154,7 +156,9 @@ class TestConfirmation:
         assert "exactly 3 tasks" in html
         assert json.loads(response.context["form"]["task_ids"].value()) == [t.task_id for t in tasks]
 
-    def test_all_matching_the_filter_uses_the_lists_filters_and_the_cap(self, client_operator, make_tasks, edits, settings, app):
+    def test_all_matching_the_filter_uses_the_lists_filters_and_the_cap(
+        self, client_operator, make_tasks, edits, settings, app
+    ):
         settings.DASHBOARD = {**settings.DASHBOARD, "ACTION_LIMIT": 5}
         failed = make_tasks(7, status="FAILURE")
         make_tasks(3, status="SUCCESS")
@@ -286,7 +290,7 @@ class TestRetry:
         assert "Retried as" in page and new_id in page and "1 task sent again" in page
         # The new task's page links back once it has a row.
         TaskResult.objects.create(task_id=new_id, task_name=REGISTERED, status="SUCCESS")
-        assert f"is a retry of" in client_operator.get(reverse("dashboard:task", args=[new_id])).content.decode()
+        assert "is a retry of" in client_operator.get(reverse("dashboard:task", args=[new_id])).content.decode()
 
     def test_json_arguments_are_sent_as_they_are(self, operator, make_task, app, edits):
         task = make_task(task_name=REGISTERED, task_args="[1, 2]", task_kwargs='{"z": 3}')
@@ -389,7 +393,10 @@ def unreachable_broker(settings):
     def add(x, y):
         return x + y
 
-    settings.DASHBOARD = {**settings.DASHBOARD, "BROKER_RETRY_POLICY": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}}
+    settings.DASHBOARD = {
+        **settings.DASHBOARD,
+        "BROKER_RETRY_POLICY": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
+    }
     previous = actions.current_app._get_current_object()
     app.set_current()
     yield app

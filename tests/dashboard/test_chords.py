@@ -150,7 +150,8 @@ class TestLivePolling:
         assert again.status_code == 304 and again.content == b""
 
         # A header task finishing changes the page...
-        TaskResult.objects.filter(task_id=ids[1]).update(status="SUCCESS", date_done=timezone.now() + timedelta(seconds=1))
+        later = timezone.now() + timedelta(seconds=1)
+        TaskResult.objects.filter(task_id=ids[1]).update(status="SUCCESS", date_done=later)
         changed = client_viewer.get(URL, headers={**PARTIAL, "If-None-Match": etag})
         assert changed.status_code == 200 and changed["ETag"] != etag
         # ...and so does the counter counting down.

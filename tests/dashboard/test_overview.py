@@ -12,7 +12,8 @@ def test_overview_lists_recent_failures_and_loads_counts_after(client_viewer, ma
     assert response.status_code == 200
     html = response.content.decode()
     assert reverse("dashboard:task", args=[failed.task_id]) in html
-    assert 'hx-get="%s"' % reverse("dashboard:overview-counts") in html
+    counts_url = reverse("dashboard:overview-counts")
+    assert f'hx-get="{counts_url}"' in html
     assert response.context["failures"] == [failed]
 
 
@@ -22,7 +23,9 @@ def test_status_counts_per_window_link_to_filtered_lists(client_viewer, make_tas
     make_task(status="SUCCESS", date_created=now, date_done=now - timedelta(minutes=5))
     make_task(status="SUCCESS", date_created=now, date_done=now - timedelta(hours=5))
     make_task(status="SUCCESS", date_created=now, date_done=now - timedelta(days=3))
-    response = client_viewer.get(reverse("dashboard:overview-counts"), headers={"HX-Request": "true", "HX-Target": "status-counts"})
+    response = client_viewer.get(
+        reverse("dashboard:overview-counts"), headers={"HX-Request": "true", "HX-Target": "status-counts"}
+    )
     assert b"<html" not in response.content
     hour, day = response.context["windows"]
     assert {s: n for s, n, q in hour["rows"]} == {"FAILURE": 1, "SUCCESS": 1}
@@ -42,7 +45,9 @@ def test_counts_above_the_limit_are_capped(client_viewer, make_tasks, settings):
 
 def test_task_count_is_exact_when_small_and_bounded_when_large(client_viewer, make_tasks, settings):
     make_tasks(8, worker="w9")
-    response = client_viewer.get(reverse("dashboard:task-count") + "?worker=w9", headers={"HX-Request": "true", "HX-Target": "result-count"})
+    response = client_viewer.get(
+        reverse("dashboard:task-count") + "?worker=w9", headers={"HX-Request": "true", "HX-Target": "result-count"}
+    )
     assert response.context["count"].exact == 8 and b"8 tasks" in response.content
     settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0, "COUNT_LIMIT": 5}
     response = client_viewer.get(reverse("dashboard:task-count") + "?worker=w9")

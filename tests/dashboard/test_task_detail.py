@@ -4,7 +4,6 @@ import json
 import pickle
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,7 +56,9 @@ def test_a_running_task_shows_updated_not_done(client_viewer, make_task):
 
 
 def test_json_arguments_and_result_are_pretty_printed(client_viewer, make_task):
-    task = make_task(task_args=json.dumps([1, {"b": 2}]), task_kwargs=json.dumps({"x": [1, 2]}), result=json.dumps({"total": 3}))
+    task = make_task(
+        task_args=json.dumps([1, {"b": 2}]), task_kwargs=json.dumps({"x": [1, 2]}), result=json.dumps({"total": 3})
+    )
     response = detail(client_viewer, task)
     assert response.context["args"].pretty and '"b": 2' in response.context["args"].text
     assert response.context["kwargs"].value == {"x": [1, 2]}
@@ -88,8 +89,8 @@ def test_truncated_argsrepr_gets_a_warning(client_viewer, make_task):
 
 
 def test_traceback_shows_the_exception_first_and_marks_project_frames(client_viewer, make_task):
-    task = make_task(status="FAILURE", traceback=TRACEBACK,
-                     result=json.dumps({"exc_type": "PaymentDeclined", "exc_message": ["card declined for 1234"], "exc_module": "shop.gateway"}))
+    result = {"exc_type": "PaymentDeclined", "exc_message": ["card declined for 1234"], "exc_module": "shop.gateway"}
+    task = make_task(status="FAILURE", traceback=TRACEBACK, result=json.dumps(result))
     response = detail(client_viewer, task)
     tb = response.context["traceback"]
     assert tb.exception == "shop.gateway.PaymentDeclined: card declined for 1234"
@@ -208,7 +209,9 @@ def test_everything_is_escaped_on_the_detail_page(client_viewer, make_task):
     task = make_task(
         task_id="<img src=x onerror=alert(1)>", task_name=evil, worker=evil, periodic_task_name=evil,
         task_args=json.dumps([evil]), task_kwargs=json.dumps(evil), result=json.dumps(evil),
-        traceback=f'Traceback (most recent call last):\n  File "{evil}", line 1, in {evil}\n    {evil}\nValueError: {evil}\n',
+        traceback=(
+            f'Traceback (most recent call last):\n  File "{evil}", line 1, in {evil}\n    {evil}\nValueError: {evil}\n'
+        ),
         meta=json.dumps({"children": [[[evil, None], None]], "x": evil}), status="FAILURE",
     )
     html = detail(client_viewer, task).content.decode()

@@ -207,7 +207,8 @@ class TestChords:
         assert not ChordCounter.objects.exists()
 
     def test_chord_inside_a_chain(self, app):
-        workflow = chain(tasks.add.s(1, 1), chord([tasks.add.s(10), tasks.add.s(20)], tasks.total.s()), tasks.add.s(100))
+        inner = chord([tasks.add.s(10), tasks.add.s(20)], tasks.total.s())
+        workflow = chain(tasks.add.s(1, 1), inner, tasks.add.s(100))
         assert workflow.apply_async().get(timeout=TIMEOUT) == 2 + 10 + 2 + 20 + 100
 
     def test_chords_inside_a_group(self, app):

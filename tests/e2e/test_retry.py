@@ -8,7 +8,7 @@ from celery import states
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from dashboard.models import AuditEntry, AuditedTask
+from dashboard.models import AuditedTask, AuditEntry
 from results.models import TaskResult
 
 from . import tasks
@@ -29,7 +29,9 @@ def wait_for_status(task_id, status, timeout=TIMEOUT):
     pytest.fail(f"task {task_id} is {row.status if row else 'not stored'} after {timeout}s, not {status}")
 
 
-def test_retry_through_the_dashboard_runs_again_on_the_worker_and_succeeds(app, db_worker, marker_dir, client, settings):
+def test_retry_through_the_dashboard_runs_again_on_the_worker_and_succeeds(
+    app, db_worker, marker_dir, client, settings
+):
     settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
     marker = os.path.join(marker_dir, "marker")
     failed = tasks.fail_unless_marker.delay(marker)

@@ -76,7 +76,9 @@ def clone(tmp_path_factory):
     database under test, so it needs to run only once per suite run.
     """
     if connection.vendor != "sqlite":
-        pytest.skip("runs once, in the SQLite pass: the clone uses its own SQLite file whatever the database under test")
+        pytest.skip(
+            "runs once, in the SQLite pass: the clone uses its own SQLite file whatever the database under test"
+        )
     if shutil.which("git") is None or not (Path(settings.BASE_DIR) / ".git").exists():
         pytest.skip("needs git and a git checkout to clone")
     root = tmp_path_factory.mktemp("fresh-clone")

@@ -1,7 +1,6 @@
 """The results admin: read-only unless ALLOW_EDITS, the terminate action, fast changelists."""
 import json
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery import states
@@ -260,7 +259,7 @@ class TestListFilters:
     def test_choices_come_from_the_recent_rows(self, admin_client, monkeypatch):
         monkeypatch.setattr("results.admin_filters.RECENT_WINDOW", 2)
         make_task("old", task_name="app.old", worker="w-old")
-        set_date_done(["old"], datetime(2020, 1, 1, tzinfo=dt_timezone.utc))
+        set_date_done(["old"], datetime(2020, 1, 1, tzinfo=UTC))
         make_task("new1", task_name="app.new", worker="w1", status="CUSTOM")
         make_task("new2", task_name="app.other", worker=None)
         response = admin_client.get(TASKS_URL)
@@ -272,7 +271,7 @@ class TestListFilters:
     def test_selected_value_is_offered_even_when_not_recent(self, admin_client, monkeypatch):
         monkeypatch.setattr("results.admin_filters.RECENT_WINDOW", 1)
         make_task("old", task_name="app.old")
-        set_date_done(["old"], datetime(2020, 1, 1, tzinfo=dt_timezone.utc))
+        set_date_done(["old"], datetime(2020, 1, 1, tzinfo=UTC))
         make_task("new", task_name="app.new")
         response = admin_client.get(TASKS_URL, {"task_name": "app.old"})
         assert [t.task_id for t in response.context["cl"].result_list] == ["old"]
@@ -296,11 +295,11 @@ class TestDateHierarchy:
     @pytest.fixture
     def spread(self):
         dates = {
-            "y2023": datetime(2023, 12, 31, 12, tzinfo=dt_timezone.utc),
-            "march-2": datetime(2025, 3, 2, 9, tzinfo=dt_timezone.utc),
-            "march-2b": datetime(2025, 3, 2, 18, tzinfo=dt_timezone.utc),
-            "march-20": datetime(2025, 3, 20, 9, tzinfo=dt_timezone.utc),
-            "june": datetime(2025, 6, 1, 0, 30, tzinfo=dt_timezone.utc),
+            "y2023": datetime(2023, 12, 31, 12, tzinfo=UTC),
+            "march-2": datetime(2025, 3, 2, 9, tzinfo=UTC),
+            "march-2b": datetime(2025, 3, 2, 18, tzinfo=UTC),
+            "march-20": datetime(2025, 3, 20, 9, tzinfo=UTC),
+            "june": datetime(2025, 6, 1, 0, 30, tzinfo=UTC),
         }
         for task_id, when in dates.items():
             make_task(task_id)
@@ -341,8 +340,8 @@ class TestDateHierarchy:
     def test_single_month_starts_at_its_days(self, admin_client):
         make_task("a")
         make_task("b")
-        set_date_done(["a"], datetime(2025, 3, 2, 9, tzinfo=dt_timezone.utc))
-        set_date_done(["b"], datetime(2025, 3, 5, 9, tzinfo=dt_timezone.utc))
+        set_date_done(["a"], datetime(2025, 3, 2, 9, tzinfo=UTC))
+        set_date_done(["b"], datetime(2025, 3, 5, 9, tzinfo=UTC))
         _, nav = self.links(admin_client, {})
         assert "date_done__day=2" in nav and "date_done__day=5" in nav
 
@@ -379,7 +378,7 @@ class TestChangelistQueries:
             )
             for i in range(self.ROWS)
         )
-        start = datetime(2024, 11, 20, tzinfo=dt_timezone.utc)
+        start = datetime(2024, 11, 20, tzinfo=UTC)
         for i in range(0, self.ROWS, 50):
             ids = [f"task-{j}" for j in range(i, i + 50)]
             set_date_done(ids, start + timedelta(days=i // 50 * 9))
@@ -422,7 +421,9 @@ class TestChangelistQueries:
             assert all("LIMIT" in q for q in counts), (params, counts)
             assert response.context["cl"].result_list, params
 
-    def test_query_count_does_not_grow_with_rows(self, admin_client, many_tasks, large_table, django_assert_max_num_queries):
+    def test_query_count_does_not_grow_with_rows(
+        self, admin_client, many_tasks, large_table, django_assert_max_num_queries
+    ):
         _, before = self.get(admin_client, django_assert_max_num_queries, {}, 8)
         TaskResult.objects.bulk_create(TaskResult(task_id=f"more-{i}", task_name=f"app.more{i}") for i in range(300))
         _, after = self.get(admin_client, django_assert_max_num_queries, {}, 8)

@@ -288,6 +288,34 @@ def test_isolation_check_is_silent_and_free_elsewhere():
     assert len(queries) == 0
 
 
+class RepeatableReadConnection:
+    """Just enough of a MySQL connection for ``warn_if_repeatable_read``: the session is REPEATABLE-READ."""
+
+    def cursor(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def execute(self, sql):
+        pass
+
+    def fetchone(self):
+        return ("transaction_isolation", "REPEATABLE-READ")
+
+
+def test_isolation_warning_names_the_callers_line(monkeypatch):
+    manager = TaskResult.objects
+    monkeypatch.setattr(manager, "current_engine", lambda: "django.db.backends.mysql")
+    monkeypatch.setattr(manager, "connection_for_read", RepeatableReadConnection)
+    with pytest.warns(TxIsolationWarning) as record:
+        manager.warn_if_repeatable_read()
+    assert record[0].filename == __file__
+
+
 @pytest.mark.django_db
 def test_connections_and_engine():
     manager = TaskResult.objects

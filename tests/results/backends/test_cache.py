@@ -4,11 +4,11 @@ import uuid
 
 import pytest
 from celery import states
-from celery.result import AsyncResult, GroupResult as CeleryGroupResult
+from celery.result import AsyncResult
+from celery.result import GroupResult as CeleryGroupResult
 from django.core.cache import caches
 
 from results.backends import CacheBackend
-
 from tests.services import REDIS_URL, redis_unreachable
 
 from .conftest import make_request
@@ -102,7 +102,8 @@ def test_groups_save_restore_delete(backend):
 def test_group_results_are_read_in_one_call(backend):
     for task_id in ("a", "b"):
         backend.mark_as_done(task_id, task_id.upper(), request=make_request(task_id))
-    group = CeleryGroupResult("g1", [AsyncResult(t, backend=backend, app=backend.app) for t in ("a", "b")], app=backend.app)
+    members = [AsyncResult(t, backend=backend, app=backend.app) for t in ("a", "b")]
+    group = CeleryGroupResult("g1", members, app=backend.app)
     assert group.join_native(timeout=1) == ["A", "B"]
 
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from celery import states
 from celery.exceptions import TaskRevokedError
-from celery.result import AsyncResult, GroupResult as CeleryGroupResult
+from celery.result import AsyncResult
+from celery.result import GroupResult as CeleryGroupResult
 from django.db import IntegrityError, InterfaceError, connection, transaction
 
 from results.backends import DatabaseBackend
@@ -39,7 +40,8 @@ class TestEncoding:
 
     def test_json_round_trip(self, backend):
         _, _, content = backend.encode_content({"a": [1, "b", None]})
-        assert backend.decode_content(TaskResult(content_type="application/json", content_encoding="utf-8"), content) == {"a": [1, "b", None]}
+        row = TaskResult(content_type="application/json", content_encoding="utf-8")
+        assert backend.decode_content(row, content) == {"a": [1, "b", None]}
 
     def test_pickle_is_base64_text(self, make_app):
         backend = make_app(result_serializer="pickle").backend
@@ -311,7 +313,8 @@ class TestNativeJoin:
     """``GroupResult.get()`` reads the group's rows in batches, not one query per task."""
 
     def group_of(self, backend, task_ids):
-        return CeleryGroupResult("g", [AsyncResult(t, backend=backend, app=backend.app) for t in task_ids], app=backend.app)
+        members = [AsyncResult(t, backend=backend, app=backend.app) for t in task_ids]
+        return CeleryGroupResult("g", members, app=backend.app)
 
     def test_results_in_order_with_a_few_queries(self, backend, django_assert_max_num_queries):
         task_ids = [f"t{index}" for index in range(1200)]

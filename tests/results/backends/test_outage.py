@@ -74,7 +74,8 @@ def outage_timeout(settings):
 
 @pytest.fixture
 def backend(make_app):
-    return make_app(result_backend_base_sleep_between_retries_ms=5, result_backend_max_sleep_between_retries_ms=50).backend
+    app = make_app(result_backend_base_sleep_between_retries_ms=5, result_backend_max_sleep_between_retries_ms=50)
+    return app.backend
 
 
 @pytest.fixture
