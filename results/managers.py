@@ -7,16 +7,25 @@ no read-then-save race between two workers storing the same task, and
 half the round trips of the reference implementation.
 """
 import warnings
+from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from itertools import count
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery import states
 from celery.utils.time import maybe_timedelta
 from django.conf import settings
 from django.db import DatabaseError, connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.constants import OnConflict
 
 from .utils import now
+
+if TYPE_CHECKING:
+    from .models import GroupResult, TaskResult
+
+T = TypeVar("T")
 
 DELETE_BATCH_SIZE = 10_000
 
@@ -42,7 +51,7 @@ class TxIsolationWarning(UserWarning):
     """The database's isolation level hides results written by other transactions."""
 
 
-def transaction_retry(max_retries=1):
+def transaction_retry(max_retries: int = 1) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Retry the decorated call when it raises a database error.
 
     The call runs at most ``max_retries + 1`` times; a caller may override
@@ -67,7 +76,7 @@ def transaction_retry(max_retries=1):
     return decorator
 
 
-def check_lengths(instance):
+def check_lengths(instance: models.Model) -> None:
     """Refuse text that a bounded column would truncate or reject.
 
     SQLite would store it whole and PostgreSQL would fail mid-transaction;
@@ -84,7 +93,7 @@ def check_lengths(instance):
             )
 
 
-def check_id(key, value):
+def check_id(key: str, value: object) -> None:
     """Refuse an empty task or group id before anything is written.
 
     A row with an empty id cannot be linked to, looked up by URL or told
@@ -103,24 +112,24 @@ class ResultManager(models.Manager):
     own managers do.
     """
 
-    def db_for_write(self):
+    def db_for_write(self) -> str:
         """The alias writes go to: the manager's own (``db_manager``), else the router's."""
         return self._db or router.db_for_write(self.model, **self._hints)
 
-    def connection_for_write(self):
+    def connection_for_write(self) -> BaseDatabaseWrapper:
         return connections[self.db_for_write()]
 
-    def connection_for_read(self):
+    def connection_for_read(self) -> BaseDatabaseWrapper:
         return connections[self.db]
 
-    def current_engine(self):
+    def current_engine(self) -> str:
         return settings.DATABASES[self.db]["ENGINE"]
 
-    def get_all_expired(self, expires):
+    def get_all_expired(self, expires: float | timedelta) -> models.QuerySet:
         """Rows whose ``date_done`` is older than now minus ``expires`` (seconds or timedelta)."""
         return self.filter(date_done__lt=now() - maybe_timedelta(expires))
 
-    def delete_expired(self, expires, batch_size=DELETE_BATCH_SIZE):
+    def delete_expired(self, expires: float | timedelta, batch_size: int = DELETE_BATCH_SIZE) -> int:
         """Delete expired rows in primary-key batches; return how many went.
 
         Each batch is its own short transaction, so memory stays bounded and
@@ -138,7 +147,7 @@ class ResultManager(models.Manager):
                 count_, _ = self.using(db).filter(pk__in=batch).delete()
             deleted += count_
 
-    def warn_if_repeatable_read(self):
+    def warn_if_repeatable_read(self) -> None:
         """On MySQL/MariaDB, warn when the session isolation is REPEATABLE-READ."""
         if "mysql" not in self.current_engine().lower():
             return
@@ -218,28 +227,28 @@ class TaskResultManager(ResultManager):
 
     _last_id = None
 
-    def get_task(self, task_id):
+    def get_task(self, task_id: str) -> "TaskResult":
         """The stored result of ``task_id``, or an unsaved PENDING one."""
         return self._get_or_unsaved("task_id", task_id)
 
     @transaction_retry(max_retries=2)
     def store_result(
         self,
-        content_type,
-        content_encoding,
-        task_id,
-        result,
-        status,
-        traceback=None,
-        meta=None,
-        periodic_task_name=None,
-        task_name=None,
-        task_args=None,
-        task_kwargs=None,
-        worker=None,
-        using=None,
-        **kwargs,
-    ):
+        content_type: str,
+        content_encoding: str,
+        task_id: str,
+        result: str | None,
+        status: str,
+        traceback: str | None = None,
+        meta: str | None = None,
+        periodic_task_name: str | None = None,
+        task_name: str | None = None,
+        task_args: str | None = None,
+        task_kwargs: str | None = None,
+        worker: str | None = None,
+        using: str | None = None,
+        **kwargs: Any,
+    ) -> "TaskResult":
         """Create or update the result of ``task_id`` and return it.
 
         Every field is overwritten, as a new state replaces the old one;
@@ -270,12 +279,14 @@ class GroupResultManager(ResultManager):
 
     _last_id = None
 
-    def get_group(self, group_id):
+    def get_group(self, group_id: str) -> "GroupResult":
         """The stored result of ``group_id``, or an unsaved one."""
         return self._get_or_unsaved("group_id", group_id)
 
     @transaction_retry(max_retries=2)
-    def store_group_result(self, content_type, content_encoding, group_id, result, using=None):
+    def store_group_result(
+        self, content_type: str, content_encoding: str, group_id: str, result: str | None, using: str | None = None
+    ) -> "GroupResult":
         """Create or update the result of ``group_id`` and return it."""
         fields = {
             "result": result,

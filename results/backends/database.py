@@ -9,14 +9,17 @@ import binascii
 import json
 import time
 from base64 import b64decode, b64encode
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from celery import states
+from celery.app.task import Context
 from celery.backends.base import BaseDictBackend
-from celery.canvas import maybe_signature
+from celery.canvas import Signature, maybe_signature
 from celery.exceptions import ChordError, Reject
+from celery.result import AsyncResult, ResultSet, allow_join_result, result_from_tuple
 from celery.result import GroupResult as CeleryGroupResult
-from celery.result import ResultSet, allow_join_result, result_from_tuple
 from celery.utils.log import get_logger
 from django.db import router, transaction
 from django.db.models.functions import Now
@@ -55,7 +58,7 @@ class DatabaseBackend(BaseDictBackend):
 
     # --- encoding ---------------------------------------------------------
 
-    def encode_content(self, data):
+    def encode_content(self, data: Any) -> tuple[str, str, str]:
         """Serialize ``data`` with the result serializer, as text.
 
         Binary encodings (pickle, msgpack) are base64-encoded so that they
@@ -66,7 +69,7 @@ class DatabaseBackend(BaseDictBackend):
             content = b64encode(content).decode("ascii")
         return content_type, content_encoding, content
 
-    def decode_content(self, obj, content):
+    def decode_content(self, obj: Any, content: str | None) -> Any:
         """Reverse ``encode_content`` for a value read from row ``obj``.
 
         The row's own content type is used, so results written with another
@@ -227,7 +230,7 @@ class DatabaseBackend(BaseDictBackend):
         for model in (self.TaskModel, self.GroupModel):
             model._default_manager.delete_expired(self.expires)
 
-    def exception_safe_to_retry(self, exc):
+    def exception_safe_to_retry(self, exc: BaseException) -> bool:
         """Retry (with ``result_backend_always_retry``) when the database is unreachable or busy.
 
         Every query already rides through an outage of up to
@@ -243,12 +246,12 @@ class DatabaseBackend(BaseDictBackend):
         drop_connections(aliases)
         return True
 
-    def database_aliases(self):
+    def database_aliases(self) -> set[str]:
         """The databases this backend reads and writes, as the router places its three models."""
         models = (self.TaskModel, self.GroupModel, ChordCounter)
         return {router.db_for_write(model) for model in models} | {router.db_for_read(model) for model in models}
 
-    def outage_backoff(self, attempt):
+    def outage_backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` through an outage (Celery's sleep settings)."""
         return backoff_seconds(self.base_sleep_between_retries_ms, attempt, self.max_sleep_between_retries_ms)
 
@@ -278,7 +281,7 @@ class DatabaseBackend(BaseDictBackend):
     # --- chords -----------------------------------------------------------
 
     @retry_through_outage
-    def apply_chord(self, header_result_args, body, **kwargs):
+    def apply_chord(self, header_result_args: Any, body: Signature, **kwargs: Any) -> None:
         """Create the chord's counter, set to the header size, before the header runs.
 
         The size counts the tasks of nested groups (a header element that is
@@ -300,7 +303,7 @@ class DatabaseBackend(BaseDictBackend):
         counter.save(using=router.db_for_write(ChordCounter), force_insert=True)
 
     @retry_through_outage
-    def set_chord_size(self, group_id, chord_size):
+    def set_chord_size(self, group_id: str, chord_size: int) -> None:
         """Celery's count of the header's parts, sent with the last of them: the counter follows it.
 
         Parts that have already returned stay counted, so the call is safe
@@ -317,7 +320,7 @@ class DatabaseBackend(BaseDictBackend):
                 counter.save(update_fields=["count"])
 
     @retry_through_outage
-    def add_to_chord(self, group_id, result):
+    def add_to_chord(self, group_id: str, result: AsyncResult) -> None:
         """Add ``result`` to the header of the running chord ``group_id``."""
         db = router.db_for_write(ChordCounter)
         with transaction.atomic(using=db):
@@ -328,7 +331,7 @@ class DatabaseBackend(BaseDictBackend):
                 counter.returned += "0" * len(list(flatten_result_tuples([result.as_tuple()])))
             counter.save(update_fields=["sub_tasks", "count", "returned"])
 
-    def on_chord_part_return(self, request, state, result, **kwargs):
+    def on_chord_part_return(self, request: Context, state: str, result: Any, **kwargs: Any) -> None:
         """Count one header task in; the part that completes the header calls the body."""
         if not request.group or not request.id:
             return
@@ -462,7 +465,7 @@ class DatabaseBackend(BaseDictBackend):
 
 
 @contextmanager
-def requeue_in_worker(request, what):
+def requeue_in_worker(request: Context | None, what: str) -> Iterator[None]:
     """In a worker, turn a database outage that outlasted ``OUTAGE_TIMEOUT`` into a requeue of the message.
 
     Celery acknowledges a task's message once the task has run, even when
@@ -480,7 +483,7 @@ def requeue_in_worker(request, what):
         raise Reject(f"Could not store {what}: {exc}", requeue=True) from exc
 
 
-def periodic_task_name(request):
+def periodic_task_name(request: Context | None) -> str | None:
     """The beat schedule entry that sent the task: a request field or a message header."""
     name = getattr(request, "periodic_task_name", None)
     if name is None:

@@ -19,8 +19,10 @@ a bug, and is raised at once. Nothing is retried inside a transaction the
 caller holds: it died with its connection, and only the caller can redo it.
 """
 import time
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from functools import wraps
+from typing import TypeVar
 
 from celery.utils.log import get_logger
 from celery.utils.time import get_exponential_backoff_interval
@@ -29,6 +31,8 @@ from django.db import Error, InterfaceError, OperationalError, connections
 from ..conf import outage_timeout
 
 logger = get_logger(__name__)
+
+T = TypeVar("T")
 
 #: PostgreSQL SQLSTATE classes and codes of an outage: connection exceptions
 #: (08), operator intervention such as a shutdown (57), insufficient
@@ -47,7 +51,7 @@ class DatabaseUnavailable(OperationalError):
     """The database stayed unreachable (or locked) for longer than ``OUTAGE_TIMEOUT``."""
 
 
-def is_outage(exc):
+def is_outage(exc: BaseException) -> bool:
     """Does ``exc`` say the database is unreachable or busy for now, rather than that the query is wrong?"""
     if isinstance(exc, InterfaceError):
         return True
@@ -67,18 +71,18 @@ def is_outage(exc):
     return True  # another database: an OperationalError is the DB-API's word for "not your query's fault"
 
 
-def in_callers_transaction(aliases):
+def in_callers_transaction(aliases: Iterable[str]) -> bool:
     return any(connections[alias].in_atomic_block for alias in aliases)
 
 
-def drop_connections(aliases):
+def drop_connections(aliases: Iterable[str]) -> None:
     """Close the backend's connections, so that the next query opens a new one instead of failing on a dead one."""
     for alias in aliases:
         with suppress(Error):  # closing a dead connection can fail too; it is gone either way
             connections[alias].close()
 
 
-def retry_through_outage(operation):
+def retry_through_outage(operation: Callable[..., T]) -> Callable[..., T]:
     """Retry the decorated backend method through a database outage, for at most ``OUTAGE_TIMEOUT`` seconds.
 
     The backend's ``exception_safe_to_retry`` (Celery's hook) decides which
@@ -117,6 +121,6 @@ def retry_through_outage(operation):
     return retrying
 
 
-def backoff_seconds(base_ms, attempt, max_ms):
+def backoff_seconds(base_ms: int, attempt: int, max_ms: int) -> float:
     """Celery's exponential backoff with full jitter, in seconds."""
     return get_exponential_backoff_interval(base_ms, attempt, max_ms, True) / 1000
