@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test import override_settings
 
@@ -62,6 +63,17 @@ def plain_static_storage():
         yield
 
 
+def clear_local_cache():
+    """Empty the default cache when it is this process's own (local memory).
+
+    A test may point it at Redis, which holds the broker queues of every
+    run on this machine: ``clear()`` there is ``FLUSHDB``, and would drop
+    their messages, so it is never called on a shared cache.
+    """
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_dashboard_settings(settings):
     """No cached filter choices between tests, and the local-memory cache emptied.
@@ -69,6 +81,6 @@ def fresh_dashboard_settings(settings):
     Each test then sees exactly the workers and task names it stored.
     """
     settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0}
-    cache.clear()
+    clear_local_cache()
     yield
-    cache.clear()
+    clear_local_cache()

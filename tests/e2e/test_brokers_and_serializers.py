@@ -1,11 +1,13 @@
 """The DatabaseBackend over the filesystem transport and with pickle; the CacheBackend on Redis."""
 import datetime
+import uuid
 
 import pytest
 from celery import chord, group, states
 from celery.result import GroupResult as CeleryGroupResult
 
 from results.models import ChordCounter, TaskResult
+from tests.conftest import clear_local_cache
 from tests.services import REDIS_URL, redis_unreachable
 
 from . import celery_app, tasks
@@ -94,6 +96,19 @@ class TestCacheBackendOnRedis:
         assert restored.get(timeout=TIMEOUT) == [0, 2, 4, 6, 8]
         restored.delete()
         assert CeleryGroupResult.restore(result.id, app=app) is None
+
+    def test_the_shared_redis_is_never_flushed_between_tests(self, app):
+        """Other runs' broker queues live in the same Redis database: emptying the cache must spare them."""
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        queue_of_another_run = f"e2e-sentinel-{uuid.uuid4().hex}"
+        client.rpush(queue_of_another_run, "a message")
+        try:
+            clear_local_cache()
+            assert client.llen(queue_of_another_run) == 1
+        finally:
+            client.delete(queue_of_another_run)
 
     def test_chord_through_celerys_fallback(self, app):
         result = chord(tasks.add.s(i, 1) for i in range(4))(tasks.total.s())
