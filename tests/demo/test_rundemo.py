@@ -21,6 +21,7 @@ from django.db import connection
 
 from demo.management.commands.rundemo import browser_host, parse_addr
 
+from .conftest import DEMO_SETTINGS_MODULE
 from .processes import alive, descendants
 
 STARTUP_TIMEOUT = 90
@@ -35,11 +36,19 @@ def free_port():
 
 @pytest.fixture
 def demo_env(tmp_path):
-    """A fresh checkout's set-up: SQLite and the filesystem broker under ``tmp_path``, migrated."""
+    """A fresh checkout's set-up: SQLite and the filesystem broker under ``tmp_path``, migrated.
+
+    On the demo's settings, as ``make run`` selects them; rundemo hands them on to the processes it starts.
+    """
     if connection.vendor != "sqlite":
         pytest.skip("runs once, in the SQLite pass: rundemo uses its own SQLite file whatever the database under test")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DATABASE_URL"))}
-    env.update(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", PYTHONUNBUFFERED="1")
+    env.update(
+        VAR_DIR=str(tmp_path / "var"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        DJANGO_SETTINGS_MODULE=DEMO_SETTINGS_MODULE,
+        PYTHONUNBUFFERED="1",
+    )
     for step in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):  # as `make run` does first
         subprocess.run([sys.executable, "manage.py", *step], cwd=settings.BASE_DIR, env=env, check=True)
     return env
