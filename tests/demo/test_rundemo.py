@@ -20,9 +20,9 @@ from django.core.management import CommandError
 from django.db import connection
 
 from demo.management.commands.rundemo import browser_host, parse_addr
+from demo.processes import alive, descendants
 
 from .conftest import DEMO_SETTINGS_MODULE
-from .processes import alive, descendants
 
 STARTUP_TIMEOUT = 90
 RESULTS_TIMEOUT = 150

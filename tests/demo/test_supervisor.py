@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from demo.supervisor import StopRequested, Supervisor, group_members
-
-from .processes import alive
+from demo.processes import alive, group_members
+from demo.supervisor import StopRequested, Supervisor
 
 # A child that starts a grandchild which ignores SIGTERM, prints both pids, then waits.
 STUBBORN_FAMILY = textwrap.dedent(
