@@ -5,6 +5,7 @@ and the filesystem broker in a temporary folder, until the workers have
 produced every kind of result; then a Ctrl-C (SIGINT) must stop them all
 and leave no process behind.
 """
+import contextlib
 import os
 import signal
 import socket
@@ -134,10 +135,8 @@ def test_live_demo_runs_and_ctrl_c_leaves_nothing(tmp_path, demo_env):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         for pid in family:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.mark.parametrize(

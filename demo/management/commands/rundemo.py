@@ -72,7 +72,9 @@ class Command(BaseCommand):
             help="send a demo task about every SECONDS seconds (0: only the first mix)",
         )
         parser.add_argument("--no-send", action="store_true", help="send no demo tasks at all")
-        parser.add_argument("--grace", type=float, default=10.0, help="seconds a process gets to stop before it is killed")
+        parser.add_argument(
+            "--grace", type=float, default=10.0, help="seconds a process gets to stop before it is killed"
+        )
 
     def handle(self, *args, **options):
         host, port = parse_addr(options["addr"])
@@ -101,7 +103,9 @@ class Command(BaseCommand):
         connection = connections[router.db_for_write(TaskResult)]
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            raise CommandError("The database has unapplied migrations: run `python manage.py migrate` first (`make run` does).")
+            raise CommandError(
+                "The database has unapplied migrations: run `python manage.py migrate` first (`make run` does)."
+            )
 
     def announce_login(self):
         user, password = ensure_demo_login()
