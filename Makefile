@@ -23,7 +23,9 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 # Migrate the database, then run workers, beat, a demo task sender and the
-# web server until Ctrl-C (see demo/management/commands/rundemo.py).
+# web server until Ctrl-C (see demo/management/commands/rundemo.py), on the
+# demo's settings: the production ones plus the demo app and its beat schedule.
+run: export DJANGO_SETTINGS_MODULE = dashboard_project.settings_demo
 run: install
 	$(BIN)/python manage.py migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0

@@ -45,7 +45,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "results",
     "dashboard",
-    "demo",
 ]
 
 MIDDLEWARE = [
@@ -162,13 +161,6 @@ CELERY_RESULT_EXTENDED = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_RESULT_EXPIRES = int(os.environ.get("CELERY_RESULT_EXPIRES", 7 * 24 * 3600))
 CELERY_TIMEZONE = TIME_ZONE
-# Celery beat, which ``make run`` starts: the demo shop's periodic tasks. The
-# header names the schedule entry in the results (``periodic_task_name``).
+# Celery beat's schedule file (``celery -A dashboard_project beat``). The live
+# demo's schedule is in its own settings (``dashboard_project.settings_demo``).
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {
-    name: {"task": task, "schedule": every, "args": args, "options": {"headers": {"periodic_task_name": name}}}
-    for name, task, every, args in (
-        ("sync-inventory", "shop.tasks.sync_inventory", 30.0, ("AMS-1",)),
-        ("cleanup-sessions", "maintenance.tasks.cleanup_sessions", 60.0, ()),
-    )
-}

@@ -87,7 +87,10 @@ SMTP_DISCONNECTED = Failure(
     (
         ("/usr/lib/python3.11/smtplib.py", 887, "sendmail", "(code, resp) = self.mail(from_addr, esmtp_opts)"),
         ("/usr/lib/python3.11/smtplib.py", 550, "mail", "return self.getreply()"),
-        ("/usr/lib/python3.11/smtplib.py", 405, "getreply", 'raise SMTPServerDisconnected("Connection unexpectedly closed")'),
+        (
+            "/usr/lib/python3.11/smtplib.py", 405, "getreply",
+            'raise SMTPServerDisconnected("Connection unexpectedly closed")',
+        ),
     ),
 )
 CONNECTION_REFUSED = Failure(
@@ -107,7 +110,10 @@ CARD_DECLINED = Failure(
     "CardDeclined",
     "Card declined for order {0}: insufficient_funds",
     (
-        ("/srv/shop/shop/payments.py", 88, "charge", "raise CardDeclined(f\"Card declined for order {order_id}: {error['decline_code']}\")"),
+        (
+            "/srv/shop/shop/payments.py", 88, "charge",
+            "raise CardDeclined(f\"Card declined for order {order_id}: {error['decline_code']}\")",
+        ),
     ),
 )
 LOCK_TIMEOUT = Failure(
@@ -115,8 +121,14 @@ LOCK_TIMEOUT = Failure(
     "OperationalError",
     "canceling statement due to lock timeout\nCONTEXT:  while updating tuple (1822,14) in relation \"shop_stock\"",
     (
-        ("/srv/shop/.venv/lib/python3.11/site-packages/django/db/models/query.py", 1253, "update", "rows = query.get_compiler(self.db).execute_sql(CURSOR)"),
-        ("/srv/shop/.venv/lib/python3.11/site-packages/django/db/backends/utils.py", 105, "_execute", "return self.cursor.execute(sql, params)"),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/django/db/models/query.py", 1253, "update",
+            "rows = query.get_compiler(self.db).execute_sql(CURSOR)",
+        ),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/django/db/backends/utils.py", 105, "_execute",
+            "return self.cursor.execute(sql, params)",
+        ),
     ),
 )
 MISSING_COLUMN = Failure(
@@ -132,7 +144,10 @@ SOFT_TIME_LIMIT = Failure(
     "SoftTimeLimitExceeded()",
     (
         ("/srv/shop/reports/rows.py", 31, "fetch_rows", "for chunk in cursor.fetchmany(5000):"),
-        ("/srv/shop/.venv/lib/python3.11/site-packages/billiard/pool.py", 229, "soft_timeout_sighandler", "raise SoftTimeLimitExceeded()"),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/billiard/pool.py", 229, "soft_timeout_sighandler",
+            "raise SoftTimeLimitExceeded()",
+        ),
     ),
     args=(),
 )
@@ -141,7 +156,10 @@ UNIDENTIFIED_IMAGE = Failure(
     "UnidentifiedImageError",
     "cannot identify image file '/srv/media/uploads/{0}.heic'",
     (
-        ("/srv/shop/.venv/lib/python3.11/site-packages/PIL/Image.py", 3498, "open", "raise UnidentifiedImageError(msg)"),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/PIL/Image.py", 3498, "open",
+            "raise UnidentifiedImageError(msg)",
+        ),
     ),
 )
 SEARCH_TIMEOUT = Failure(
@@ -149,8 +167,14 @@ SEARCH_TIMEOUT = Failure(
     "ConnectionTimeout",
     "Connection timed out",
     (
-        ("/srv/shop/.venv/lib/python3.11/site-packages/elasticsearch/helpers/actions.py", 542, "bulk", "for ok, item in streaming_bulk("),
-        ("/srv/shop/.venv/lib/python3.11/site-packages/elastic_transport/_transport.py", 328, "perform_request", "raise e.with_traceback(e.__traceback__)"),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/elasticsearch/helpers/actions.py", 542, "bulk",
+            "for ok, item in streaming_bulk(",
+        ),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/elastic_transport/_transport.py", 328, "perform_request",
+            "raise e.with_traceback(e.__traceback__)",
+        ),
     ),
 )
 REDIS_DOWN = Failure(
@@ -158,8 +182,14 @@ REDIS_DOWN = Failure(
     "ConnectionError",
     "Error 111 connecting to redis:6379. Connection refused.",
     (
-        ("/srv/shop/.venv/lib/python3.11/site-packages/redis/client.py", 564, "execute_command", "conn = self.connection or pool.get_connection(command_name, **options)"),
-        ("/srv/shop/.venv/lib/python3.11/site-packages/redis/connection.py", 353, "connect", "raise ConnectionError(self._error_message(e))"),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/redis/client.py", 564, "execute_command",
+            "conn = self.connection or pool.get_connection(command_name, **options)",
+        ),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/redis/connection.py", 353, "connect",
+            "raise ConnectionError(self._error_message(e))",
+        ),
     ),
 )
 WEBHOOK_BAD_GATEWAY = Failure(
@@ -167,7 +197,10 @@ WEBHOOK_BAD_GATEWAY = Failure(
     "HTTPError",
     "502 Server Error: Bad Gateway for url: https://hooks.partner.example/endpoints/{0}",
     (
-        ("/srv/shop/.venv/lib/python3.11/site-packages/requests/models.py", 1024, "raise_for_status", "raise HTTPError(http_error_msg, response=self)"),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/requests/models.py", 1024, "raise_for_status",
+            "raise HTTPError(http_error_msg, response=self)",
+        ),
     ),
 )
 WEBHOOK_UNREACHABLE = Failure(
@@ -177,8 +210,14 @@ WEBHOOK_UNREACHABLE = Failure(
     "/endpoints/{0} (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at "
     "0x7f3a1c2b9d50>: Failed to establish a new connection: [Errno 111] Connection refused'))",
     (
-        ("/srv/shop/.venv/lib/python3.11/site-packages/requests/api.py", 115, "post", 'return request("post", url, data=data, json=json, **kwargs)'),
-        ("/srv/shop/.venv/lib/python3.11/site-packages/requests/adapters.py", 700, "send", "raise ConnectionError(e, request=request)"),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/requests/api.py", 115, "post",
+            'return request("post", url, data=data, json=json, **kwargs)',
+        ),
+        (
+            "/srv/shop/.venv/lib/python3.11/site-packages/requests/adapters.py", 700, "send",
+            "raise ConnectionError(e, request=request)",
+        ),
     ),
 )
 
@@ -192,7 +231,8 @@ TASK_KINDS = (
         (CARD_DECLINED,), failure_rate=0.06,
     ),
     TaskKind(
-        SYNC_INVENTORY, 2, DEFAULT_WORKERS, 12.0, (102, "Stock.objects.filter(sku__in=skus).update(quantity=F(\"quantity\") - sold)"),
+        SYNC_INVENTORY, 2, DEFAULT_WORKERS, 12.0,
+        (102, "Stock.objects.filter(sku__in=skus).update(quantity=F(\"quantity\") - sold)"),
         (LOCK_TIMEOUT,), failure_rate=0.02, periodic="sync-inventory",
     ),
     TaskKind(
@@ -224,15 +264,18 @@ TASK_KINDS = (
         (LOCK_TIMEOUT,), failure_rate=0.01, periodic="renew-subscriptions",
     ),
     TaskKind(
-        TRACK_EVENT, 30, DEFAULT_WORKERS + WEB_WORKERS, 0.05, (12, "redis.xadd(\"events\", {\"name\": event, \"user\": user_id})"),
+        TRACK_EVENT, 30, DEFAULT_WORKERS + WEB_WORKERS, 0.05,
+        (12, "redis.xadd(\"events\", {\"name\": event, \"user\": user_id})"),
         (REDIS_DOWN,), failure_rate=0.005,
     ),
     TaskKind(
-        DELIVER_WEBHOOK, 7, DEFAULT_WORKERS, 0.9, (44, "response = session.post(endpoint.url, json=payload, timeout=10)"),
+        DELIVER_WEBHOOK, 7, DEFAULT_WORKERS, 0.9,
+        (44, "response = session.post(endpoint.url, json=payload, timeout=10)"),
         (WEBHOOK_BAD_GATEWAY, WEBHOOK_UNREACHABLE), failure_rate=0.08, retry_rate=0.06, groupable=True,
     ),
     TaskKind(
-        CLEANUP_SESSIONS, 0.5, DEFAULT_WORKERS, 2.0, (15, "deleted, _ = Session.objects.filter(expire_date__lt=now()).delete()"),
+        CLEANUP_SESSIONS, 0.5, DEFAULT_WORKERS, 2.0,
+        (15, "deleted, _ = Session.objects.filter(expire_date__lt=now()).delete()"),
         (LOCK_TIMEOUT,), failure_rate=0.005, periodic="cleanup-sessions",
     ),
 )

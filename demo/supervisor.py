@@ -2,24 +2,21 @@
 
 ``rundemo`` runs the web server, the workers, beat and the demo sender
 under one ``Supervisor``, so that one Ctrl-C stops everything and leaves
-no process behind. Each child leads its own process group: the child is asked
-to stop, and whatever of its group (a worker's pool processes...) is
-still there after a grace period is killed. On Linux each child is also
-told to stop if the supervisor itself dies without cleaning up.
+no process behind. Each child is a ``demo.processes.ProcessGroup``: it
+leads its own process group, is asked to stop with its own signal, and
+whatever of its group (a worker's pool processes...) is still there after
+a grace period is killed. On Linux each child is also told to stop if the
+supervisor itself dies without cleaning up.
 """
-import ctypes
-import os
 import signal
-import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+from .processes import STOP_SIGNALS, ProcessGroup, stop_all
+
 #: What asks a Celery worker to stop now: a "cold" shutdown, which ends its
 #: pool without waiting for running tasks (SIGTERM would wait for them).
 WORKER_STOP_SIGNAL = signal.SIGQUIT
-PR_SET_PDEATHSIG = 1
 
 
 class StopRequested(Exception):
@@ -28,62 +25,6 @@ class StopRequested(Exception):
     def __init__(self, signum):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen
-    log_path: Path | None
-    stop_signal: int
-
-    @property
-    def pgid(self):
-        """The child leads its own process group, whose id is its pid."""
-        return self.process.pid
-
-    def log_tail(self, lines=15):
-        if self.log_path is None:
-            return ""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def _prepare_child():
-    """In the child, before exec: take stop signals again, and get SIGTERM if the supervisor dies (Linux)."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
-def group_members(pgid):
-    """Pids of the live (not zombie) processes in process group ``pgid``."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return []
-    except PermissionError:
-        pass
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return [pgid]
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: fields follow the last ")".
-        state, _ppid, group = stat.rpartition(")")[2].split()[:3]
-        if int(group) == pgid and state not in ("Z", "X"):
-            members.append(int(entry.name))
-    return members
 
 
 class Supervisor:
@@ -122,39 +63,16 @@ class Supervisor:
     def start(self, name, argv, *, env=None, stop_signal=signal.SIGTERM):
         """Start ``argv``; its output goes to ``<log_dir>/<name>.log`` (or is discarded)."""
         log_path = self.log_dir / f"{name}.log" if self.log_dir else None
-        if log_path:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(log_path, "ab")
-            output.write(f"\n===== {name} started {time.strftime('%Y-%m-%d %H:%M:%S')} =====\n".encode())
-            output.flush()
-        else:
-            output = subprocess.DEVNULL
-        # A stop signal between the fork and the bookkeeping would lose the
-        # child: hold stop signals until it is on the list.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
-            process = subprocess.Popen(
-                argv,
-                cwd=self.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_prepare_child,
-            )
-            child = Child(name, process, log_path, stop_signal)
-            self.children.append(child)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            if log_path:
-                output.close()
-        return child
+        child = ProcessGroup(name, argv, log_path=log_path, cwd=self.cwd, env=env, stop_signal=stop_signal)
+        # On the list before it starts: a stop signal as soon as it runs
+        # (``start`` holds them until then) must find it there.
+        self.children.append(child)
+        return child.start()
 
     def exited(self):
         """The first child that has exited, or None while all run."""
         for child in self.children:
-            if child.process.poll() is not None:
+            if child.process is not None and child.process.poll() is not None:
                 return child
         return None
 
@@ -169,52 +87,16 @@ class Supervisor:
         return None
 
     def stop(self):
-        """Ask every child to stop, wait up to ``grace`` seconds, kill what is left.
+        """Ask every child to stop, the last started first; wait up to ``grace`` seconds; kill what is left.
 
-        Each child gets its own ``stop_signal``, so that it stops its helpers
-        (a worker its pool) the way it knows best; then any process left in
-        its group, helpers included, is killed. Returns once no process of any child's group is left (or what is left
-        has been sent SIGKILL, which cannot be ignored).
+        Returns once no process of any child's group is left (or what is
+        left has been sent SIGKILL, which cannot be ignored). A stop signal
+        meanwhile cuts the grace period short.
         """
         for signum in STOP_SIGNALS:
             if signum in self._saved_handlers:
                 signal.signal(signum, self._hurry_up)
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                self._signal_leader(child, child.stop_signal)
-        deadline = time.monotonic() + self.grace
-        while self._alive() and time.monotonic() < deadline and not self._hurry:
-            time.sleep(0.1)
-        for child in self.children:
-            if group_members(child.pgid):
-                self._signal_group(child, signal.SIGKILL)
-        for child in self.children:
-            try:
-                child.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        deadline = time.monotonic() + 5
-        while self._alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        stop_all(reversed(self.children), self.grace, cut_short=lambda: self._hurry)
 
     def _hurry_up(self, signum, frame):
         self._hurry = True
-
-    def _alive(self):
-        for child in self.children:
-            child.process.poll()
-        return [child for child in self.children if group_members(child.pgid)]
-
-    @staticmethod
-    def _signal_leader(child, signum):
-        try:
-            child.process.send_signal(signum)
-        except ProcessLookupError:
-            pass
-
-    @staticmethod
-    def _signal_group(child, signum):
-        try:
-            os.killpg(child.pgid, signum)
-        except ProcessLookupError:
-            pass

@@ -68,11 +68,19 @@ def send_invoice(self, order_id, email):
 
 @shared_task(name=catalog.CHARGE_CARD)
 def charge_card(order_id, amount_cents, card_token, currency="EUR"):
-    """Charge a card. The sender hides ``card_token`` with ``argsrepr``; the test token ``tok_chargeDeclined`` is declined."""
+    """Charge a card.
+
+    The sender hides ``card_token`` with ``argsrepr``; the test token ``tok_chargeDeclined`` is declined.
+    """
     _pause(0.5, 2.0)
     if card_token.startswith(DECLINED_CARD_TOKEN):
         raise CardDeclined(f"Card declined for order {order_id}: insufficient_funds")
-    return {"charge": f"ch_{random.getrandbits(96):024x}", "amount_cents": amount_cents, "currency": currency, "status": "succeeded"}
+    return {
+        "charge": f"ch_{random.getrandbits(96):024x}",
+        "amount_cents": amount_cents,
+        "currency": currency,
+        "status": "succeeded",
+    }
 
 
 @shared_task(name=catalog.SEND_PASSWORD_RESET)

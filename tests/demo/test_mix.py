@@ -50,7 +50,8 @@ def test_secrets_are_hidden_from_the_results(sent):
     (_, charge_args, _, charge_options), (_, _, reset_kwargs, reset_options) = sent
     assert charge_args[2].startswith("tok_") and charge_options["argsrepr"].endswith("'****')")
     assert charge_args[2] not in charge_options["argsrepr"]
-    assert reset_options["kwargsrepr"] == "{'token': '********'}" and reset_kwargs["token"] not in reset_options["kwargsrepr"]
+    assert reset_options["kwargsrepr"] == "{'token': '********'}"
+    assert reset_kwargs["token"] not in reset_options["kwargsrepr"]
 
 
 def test_chords_have_a_counter_and_a_saved_header(sent):

@@ -5,6 +5,7 @@ and the filesystem broker in a temporary folder, until the workers have
 produced every kind of result; then a Ctrl-C (SIGINT) must stop them all
 and leave no process behind.
 """
+import contextlib
 import os
 import signal
 import socket
@@ -20,8 +21,9 @@ from django.core.management import CommandError
 from django.db import connection
 
 from demo.management.commands.rundemo import browser_host, parse_addr
+from demo.processes import alive, descendants
 
-from .processes import alive, descendants
+from .conftest import DEMO_SETTINGS_MODULE
 
 STARTUP_TIMEOUT = 90
 RESULTS_TIMEOUT = 150
@@ -35,11 +37,19 @@ def free_port():
 
 @pytest.fixture
 def demo_env(tmp_path):
-    """A fresh checkout's set-up: SQLite and the filesystem broker under ``tmp_path``, migrated."""
+    """A fresh checkout's set-up: SQLite and the filesystem broker under ``tmp_path``, migrated.
+
+    On the demo's settings, as ``make run`` selects them; rundemo hands them on to the processes it starts.
+    """
     if connection.vendor != "sqlite":
         pytest.skip("runs once, in the SQLite pass: rundemo uses its own SQLite file whatever the database under test")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "DATABASE_URL"))}
-    env.update(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", PYTHONUNBUFFERED="1")
+    env.update(
+        VAR_DIR=str(tmp_path / "var"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        DJANGO_SETTINGS_MODULE=DEMO_SETTINGS_MODULE,
+        PYTHONUNBUFFERED="1",
+    )
     for step in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):  # as `make run` does first
         subprocess.run([sys.executable, "manage.py", *step], cwd=settings.BASE_DIR, env=env, check=True)
     return env
@@ -125,10 +135,8 @@ def test_live_demo_runs_and_ctrl_c_leaves_nothing(tmp_path, demo_env):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         for pid in family:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.mark.parametrize(

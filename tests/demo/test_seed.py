@@ -2,7 +2,7 @@
 import json
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import pytest
@@ -16,7 +16,7 @@ from demo import catalog
 from demo.seed import generate_results, seed_tasks
 from results.models import GroupResult, TaskResult
 
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
 # A bare Celery app, to decode what the seeder wrote without any project configuration.
 CHECK_APP = Celery("seed-check", set_as_current=False)
 ALL_STATES = {states.SUCCESS, states.FAILURE, states.RETRY, states.STARTED, states.PENDING, states.REVOKED}
@@ -137,7 +137,8 @@ class TestRealisticRows:
         tasks, _ = sample
         backend = BaseBackend(CHECK_APP)
         failed = [t for t in tasks if t.status in (states.FAILURE, states.RETRY)]
-        assert {json.loads(t.result)["exc_type"] for t in failed} >= {"SMTPServerDisconnected", "KeyError", "CardDeclined"}
+        exc_types = {json.loads(t.result)["exc_type"] for t in failed}
+        assert exc_types >= {"SMTPServerDisconnected", "KeyError", "CardDeclined"}
         for task in failed:
             exc = backend.exception_to_python(json.loads(task.result))
             assert isinstance(exc, Exception)

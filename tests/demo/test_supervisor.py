@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from demo.supervisor import StopRequested, Supervisor, group_members
-
-from .processes import alive
+from demo.processes import alive, group_members
+from demo.supervisor import StopRequested, Supervisor
 
 # A child that starts a grandchild which ignores SIGTERM, prints both pids, then waits.
 STUBBORN_FAMILY = textwrap.dedent(
@@ -65,11 +64,10 @@ def test_children_get_their_own_stop_signal_first(tmp_path):
 
 def test_stop_signals_raise_inside_and_handlers_come_back(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(StopRequested) as stopped:
-        with Supervisor(log_dir=tmp_path) as supervisor:
-            child = supervisor.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"])
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(5)  # interrupted by the signal
+    with pytest.raises(StopRequested) as stopped, Supervisor(log_dir=tmp_path) as supervisor:
+        child = supervisor.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"])
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted by the signal
     assert stopped.value.signum == signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is before
     assert not alive(child.process.pid)

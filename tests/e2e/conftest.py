@@ -6,15 +6,12 @@ folder. It writes results into the very database this test session uses
 (pytest-django's test database, handed over as ``DATABASE_URL``), and
 consumes only queues named after this session, so parallel runs never take
 each other's tasks. Workers are stopped (TERM, then KILL of their whole
-process group) when their fixture ends, at exit, and if this process dies.
+process group) when their fixture ends, at exit, and if this process dies
+(``demo.processes``, which runs the live demo's processes too).
 """
 import atexit
-import ctypes
 import os
-import signal
-import subprocess
 import sys
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +21,7 @@ import pytest
 from celery import current_app
 from django.db import connection
 
+from demo.processes import ProcessFailed, ProcessGroup, stop_all
 from tests.services import REDIS_URL, redis_unreachable
 
 from . import celery_app
@@ -44,85 +42,41 @@ def database_url(settings_dict):
     return f"{vendor}://{user}{password}@{settings_dict['HOST']}{port}/{settings_dict['NAME']}"
 
 
-def _die_with_parent():
-    """Run in the worker before exec: own process group, TERM when pytest dies."""
-    os.setsid()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+class Worker(ProcessGroup):
+    """One ``celery worker`` process and its pool, in a process group of its own.
 
-
-class Worker:
-    """One ``celery worker`` process and its pool, in a process group of its own."""
+    ``terminate`` asks the whole group for a warm shutdown; ``stop`` waits
+    ``STOP_TIMEOUT`` seconds for it, then kills what is left; ``kill``
+    kills it at once, and ``start`` starts it again, appending to its log.
+    """
 
     def __init__(self, app_name, queue, env, log_path, concurrency):
-        self.app_name, self.queue, self.log_path = app_name, queue, log_path
-        self.command = [
+        command = [
             sys.executable, "-m", "celery", "-A", f"tests.e2e.celery_app:{app_name}", "worker",
             "--pool", "prefork", "--concurrency", str(concurrency), "--queues", queue,
             "--hostname", f"{queue}@%h", "--loglevel", "INFO",
             "--without-heartbeat", "--without-mingle", "--without-gossip",
         ]
-        self.env = env
-        self.process = None
+        super().__init__(app_name, command, log_path=log_path, cwd=ROOT, env=env, signal_group=True)
+        self.app_name, self.queue = app_name, queue
+        atexit.register(self.stop)
 
     def start(self):
         """Start the worker (again, after ``kill``), and wait until it is ready; its log is appended to."""
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-            )
-        atexit.register(self.stop)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                self.stop()
-                pytest.fail(f"celery worker exited with {code}:\n{self.log_tail()}")
-            if b" ready." in self.log_path.read_bytes()[offset:]:
-                return self
-            time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"celery worker not ready after {START_TIMEOUT}s:\n{self.log_tail()}")
-
-    def kill(self):
-        """SIGKILL the worker and its pool at once, as a crash or the kernel's OOM killer would."""
-        process, self.process = self.process, None
+        super().start()
         try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
+            self.wait_for_log(b" ready.", START_TIMEOUT)
+        except ProcessFailed as failure:
+            self.stop()
+            pytest.fail(f"celery worker {failure}:\n{self.log_tail()}")
+        return self
 
-    def terminate(self):
-        """Ask for a warm shutdown, without waiting for it."""
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    def stop(self):
+    def stop(self, grace=STOP_TIMEOUT):
         """Warm shutdown; whatever is left of the process group after that is killed."""
-        if self.process is None:
-            return
-        self.terminate()
-        process, self.process = self.process, None
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # pool children left behind, if any
-        except ProcessLookupError:
-            pass
-        process.wait()
+        super().stop(grace)
 
     def log_tail(self, lines=60):
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return super().log_tail(lines)
 
 
 @pytest.fixture(scope="session")
@@ -179,10 +133,7 @@ def start_worker(broker, django_db_setup, django_db_blocker, tmp_path_factory):
     try:
         yield start
     finally:
-        for worker in workers.values():
-            worker.terminate()  # all shut down at once
-        for worker in workers.values():
-            worker.stop()
+        stop_all(workers.values(), STOP_TIMEOUT)  # all shut down at once
 
 
 @pytest.fixture(scope="session")

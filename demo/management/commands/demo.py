@@ -28,14 +28,18 @@ class Command(BaseCommand):
             "--trickle", type=float, metavar="SECONDS", help="keep sending a demo task about every SECONDS seconds"
         )
         parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="spread them over the last DAYS days")
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="rows per INSERT and transaction")
+        parser.add_argument(
+            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="rows per INSERT and transaction"
+        )
         parser.add_argument("--seed", type=int, help="seed of the random generator, to reproduce a data set")
         parser.add_argument("--database", default=None, help="database alias to write to")
 
     def handle(self, *args, **options):
         count, trickle = options["tasks"], options["trickle"]
         if count is None and not options["send"] and trickle is None:
-            raise CommandError("Say what to do: --tasks N seeds N task results; --send and --trickle SECONDS send real tasks.")
+            raise CommandError(
+                "Say what to do: --tasks N seeds N task results; --send and --trickle SECONDS send real tasks."
+            )
         if count is not None and count < 0:
             raise CommandError("--tasks must be zero or more.")
         if options["batch_size"] < 1:

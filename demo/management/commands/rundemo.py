@@ -7,6 +7,7 @@ supervisor: Ctrl-C stops every one of them. Their output goes to
 ``var/log/<name>.log``; the terminal shows what matters: the URL, the login
 and a line now and then about what the workers did.
 """
+import os
 import random
 import socket
 import sys
@@ -71,7 +72,9 @@ class Command(BaseCommand):
             help="send a demo task about every SECONDS seconds (0: only the first mix)",
         )
         parser.add_argument("--no-send", action="store_true", help="send no demo tasks at all")
-        parser.add_argument("--grace", type=float, default=10.0, help="seconds a process gets to stop before it is killed")
+        parser.add_argument(
+            "--grace", type=float, default=10.0, help="seconds a process gets to stop before it is killed"
+        )
 
     def handle(self, *args, **options):
         host, port = parse_addr(options["addr"])
@@ -100,7 +103,9 @@ class Command(BaseCommand):
         connection = connections[router.db_for_write(TaskResult)]
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            raise CommandError("The database has unapplied migrations: run `python manage.py migrate` first (`make run` does).")
+            raise CommandError(
+                "The database has unapplied migrations: run `python manage.py migrate` first (`make run` does)."
+            )
 
     def announce_login(self):
         user, password = ensure_demo_login()
@@ -125,9 +130,20 @@ class Command(BaseCommand):
 
     # --- the processes ----------------------------------------------------
 
+    @staticmethod
+    def child_env():
+        """The environment of every process the demo starts: this one's, on this command's settings.
+
+        The demo's settings (``dashboard_project.settings_demo``, as ``make run``
+        selects them) install the demo's tasks and commands and give beat its
+        schedule; the children must not fall back to the production settings.
+        """
+        return {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
+
     def start_all(self, supervisor, options):
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "dashboard_project"]
+        env = self.child_env()
         self.stdout.write(f"Starting {options['workers']} Celery worker(s), beat and the web server...")
         for number in range(1, options["workers"] + 1):
             supervisor.start(
@@ -136,17 +152,20 @@ class Command(BaseCommand):
                     "worker", "--loglevel=INFO", f"--hostname=live-{number}@%h",
                     f"--concurrency={options['concurrency']}", "-O", "fair",
                 ],
+                env=env,
                 stop_signal=WORKER_STOP_SIGNAL,
             )
-        supervisor.start("beat", celery + ["beat", "--loglevel=INFO"])
-        supervisor.start("server", [python, "manage.py", "runserver", options["addr"], "--noreload"])
+        supervisor.start("beat", celery + ["beat", "--loglevel=INFO"], env=env)
+        supervisor.start("server", [python, "manage.py", "runserver", options["addr"], "--noreload"], env=env)
 
     def send_mix(self, supervisor, trickle):
         self.stdout.write("Sending the demo mix to the workers:")
         total = mix.send_burst(random.Random(), report=lambda sent: self.stdout.write(f"  {sent.description}"))
         self.stdout.write(f"Sent {total} tasks.")
         if trickle > 0:
-            supervisor.start("sender", [sys.executable, "manage.py", "demo", "--trickle", f"{trickle:g}"])
+            supervisor.start(
+                "sender", [sys.executable, "manage.py", "demo", "--trickle", f"{trickle:g}"], env=self.child_env()
+            )
 
     def wait_for_server(self, supervisor, host, port):
         deadline = time.monotonic() + SERVER_START_TIMEOUT
