@@ -27,8 +27,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from kombu.exceptions import OperationalError
 
-from results.conf import allow_edits
+from results.conf import allow_edits, id_batch_size
 from results.models import GroupResult, TaskResult
+from results.utils import batched
 
 from . import decoding
 from .access import can_view_results
@@ -55,8 +56,6 @@ BROKER_ERRORS = (OperationalError, OSError, TimeoutError)
 
 #: Longest stored argument text that is parsed back for a retry.
 MAX_ARGUMENT_TEXT = 1_000_000
-
-ID_CHUNK = 500
 
 
 # --- gating ------------------------------------------------------------------
@@ -137,7 +136,7 @@ def record(user, outcome):
                 AuditedTask(entry=outcome.entry, task_id=t.task_id, ok=t.ok, detail=t.detail, new_task_id=t.new_task_id)
                 for t in outcome.tasks
             ],
-            batch_size=ID_CHUNK,
+            batch_size=id_batch_size(),
         )
     return outcome
 
@@ -187,11 +186,10 @@ def unique_ids(task_ids):
 
 
 def stored_tasks(task_ids, fields):
-    """``{task_id: row}`` of the ids that have a stored result, ``ID_CHUNK`` ids per query."""
+    """``{task_id: row}`` of the ids that have a stored result, one query per batch of ids."""
     rows = {}
-    for start in range(0, len(task_ids), ID_CHUNK):
-        chunk = task_ids[start : start + ID_CHUNK]
-        rows.update((row.task_id, row) for row in TaskResult.objects.filter(task_id__in=chunk).only("task_id", *fields))
+    for batch in batched(task_ids):
+        rows.update((row.task_id, row) for row in TaskResult.objects.filter(task_id__in=batch).only("task_id", *fields))
     return rows
 
 
@@ -375,8 +373,7 @@ def delete(user, task_ids):
     batch_size = dashboard_setting("DELETE_BATCH_SIZE")
     db = router.db_for_write(TaskResult)
     outcome = Outcome(Action.DELETE)
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
+    for batch in batched(ids, batch_size):
         with transaction.atomic(using=db):
             rows = TaskResult.objects.using(db).filter(task_id__in=batch)
             found = set(rows.select_for_update().values_list("task_id", flat=True))

@@ -30,6 +30,7 @@ from django.db.models import Max, Min, Q, Sum
 
 from results.counting import estimated_table_rows, planner_estimate
 from results.models import ChordCounter, GroupResult, TaskResult
+from results.utils import batched
 
 from .conf import dashboard_setting
 
@@ -415,21 +416,18 @@ def group_members(task_ids):
     return [(task_id, rows.get(task_id)) for task_id in task_ids]
 
 
-BREAKDOWN_CHUNK = 1000
-
-
 def status_breakdown(task_ids):
     """``{status: count}`` over a group's members; missing rows count as PENDING.
 
-    One grouped query per thousand members (``task_id IN (...)`` on the
-    unique index), so a large group stays within every database's limit on
-    query parameters.
+    One grouped query per batch of members (``task_id IN (...)`` on the
+    unique index, ``results.utils.batched``), so a large group stays within
+    every database's limit on query parameters.
     """
     task_ids = list(dict.fromkeys(task_ids))
     counts = {}
-    for start in range(0, len(task_ids), BREAKDOWN_CHUNK):
+    for batch in batched(task_ids):
         rows = (
-            TaskResult.objects.filter(task_id__in=task_ids[start : start + BREAKDOWN_CHUNK])
+            TaskResult.objects.filter(task_id__in=batch)
             .order_by()
             .values("status")
             .annotate(n=Count_("pk"))
@@ -473,14 +471,13 @@ def header_task_rows(task_ids):
     """``{task_id: (status, date_created, date_done)}`` of the header tasks that have a stored row.
 
     One query for every chord on the page (``task_id IN (...)`` on the unique
-    index), split per thousand ids to stay within every database's limit on
-    query parameters.
+    index), split in batches (``results.utils.batched``) to stay within every
+    database's limit on query parameters.
     """
     task_ids = list(dict.fromkeys(task_ids))
     rows = {}
-    for start in range(0, len(task_ids), BREAKDOWN_CHUNK):
-        chunk = task_ids[start : start + BREAKDOWN_CHUNK]
-        for task_id, status, created, done in TaskResult.objects.filter(task_id__in=chunk).values_list(
+    for batch in batched(task_ids):
+        for task_id, status, created, done in TaskResult.objects.filter(task_id__in=batch).values_list(
             "task_id", "status", "date_created", "date_done"
         ):
             rows[task_id] = (status, created, done)
