@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from celery import states
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count as Count_
+from django.db.models import Count
 from django.db.models import Max, Min, Q, Sum
 
-from results.counting import estimated_table_rows, planner_estimate
+from results.counting import BoundedCount, bounded_count, count_up_to
 from results.models import ChordCounter, GroupResult, TaskResult
 from results.utils import batched
 
@@ -241,33 +241,14 @@ def keyset_page(queryset, cursor, per_page, descending=True):
 # --- counts ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Count:
-    """How many rows match: exact, or "more than ``at_least``" with an estimate."""
+def count_rows(queryset) -> BoundedCount:
+    """How many rows ``queryset`` holds, exact up to ``COUNT_LIMIT`` (``results.counting.bounded_count``).
 
-    exact: int | None = None
-    at_least: int | None = None
-    estimate: int | None = None
-
-
-def count_rows(queryset, filtered):
-    """Count ``queryset`` without ever scanning a whole large table.
-
-    Unfiltered: the table's row estimate from the database statistics
-    (``results.counting``, shared with the admin); exact only when the
-    estimate is below ``COUNT_LIMIT``. Filtered: an exact
-    count capped at ``COUNT_LIMIT`` (``COUNT(*)`` over a ``LIMIT``ed
-    subquery), plus the planner's estimate when the cap is reached.
+    Never a ``COUNT(*)`` over a whole large table: unfiltered, the table's
+    estimate from the database's statistics; filtered, a count that stops
+    after ``COUNT_LIMIT + 1`` rows, plus the planner's estimate beyond.
     """
-    limit = dashboard_setting("COUNT_LIMIT")
-    if not filtered:
-        estimate = estimated_table_rows(queryset.model, queryset.db)
-        if estimate is not None and estimate > limit:
-            return Count(at_least=limit, estimate=estimate)
-    capped = queryset.order_by().values("pk")[: limit + 1].count()
-    if capped <= limit:
-        return Count(exact=capped)
-    return Count(at_least=limit, estimate=planner_estimate(queryset.values("pk")))
+    return bounded_count(queryset, dashboard_setting("COUNT_LIMIT"))
 
 
 # --- overview ----------------------------------------------------------------
@@ -289,13 +270,13 @@ def status_counts_since(since):
     """
     limit = dashboard_setting("COUNT_LIMIT")
     window = TaskResult.objects.filter(date_done__gte=since)
-    if window.order_by().values("pk")[: limit + 1].count() <= limit:
-        rows = window.order_by().values("status").annotate(n=Count_("pk")).values_list("status", "n")
+    if count_up_to(window, limit) <= limit:
+        rows = window.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
         return dict(sorted(rows)), False
     statuses = sorted(set(states.ALL_STATES) | set(facet_choices("status")[0]))
     counts = {}
     for status in statuses:
-        n = window.filter(status=status).order_by().values("pk")[: limit + 1].count()
+        n = count_up_to(window.filter(status=status), limit)
         if n:
             counts[status] = n
     return counts, True
@@ -430,7 +411,7 @@ def status_breakdown(task_ids):
             TaskResult.objects.filter(task_id__in=batch)
             .order_by()
             .values("status")
-            .annotate(n=Count_("pk"))
+            .annotate(n=Count("pk"))
             .values_list("status", "n")
         )
         for status, n in rows:
@@ -456,7 +437,7 @@ def chord_counters_state():
     when there are any, the newest ``date_done`` of all tasks (one probe of its
     index): any header task changing state moves it.
     """
-    state = ChordCounter.objects.aggregate(n=Count_("id"), low=Min("id"), high=Max("id"), remaining=Sum("count"))
+    state = ChordCounter.objects.aggregate(n=Count("id"), low=Min("id"), high=Max("id"), remaining=Sum("count"))
     if state["n"]:
         state["tasks_changed"] = TaskResult.objects.aggregate(at=Max("date_done"))["at"]
     return state

@@ -245,9 +245,7 @@ class DeleteExpiredView(GatedActionView):
         expires = actions.result_expires()
         context = {"expires": expires, "form": NextForm(initial={"next": request.GET.get("next", "")})}
         if expires is not None:
-            context["expired_count"] = selectors.count_rows(
-                selectors.expired_task_rows(expires), filtered=True
-            )
+            context["expired_count"] = selectors.count_rows(selectors.expired_task_rows(expires))
         return self.page("dashboard/actions/delete_expired.html", context)
 
     def post(self, request, *args, **kwargs):

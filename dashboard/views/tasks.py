@@ -44,7 +44,7 @@ class TaskCountView(DashboardView):
         filterset = TaskFilter(request.GET, queryset=selectors.task_rows())
         count = None
         if filterset.is_valid():
-            count = selectors.count_rows(filterset.qs, filtered=bool(filterset.active_filters))
+            count = selectors.count_rows(filterset.qs)
         context = self.get_context_data(count=count, noun=self.noun, filterset=filterset)
         return self.render_to_response(context, status=200 if count else 400)
 
