@@ -7,42 +7,14 @@ list is not queried with it.
 import django_filters
 from celery import states
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from results.models import GroupResult, TaskResult
 
 from . import selectors
-from .conf import dashboard_setting
+from .forms import ListOptionsForm
 
 MAX_SEARCH_LENGTH = TaskResult._meta.get_field("task_id").max_length
-
-
-class ListOptionsForm(forms.Form):
-    """Fields of a list form that do not filter rows: the live refresh interval."""
-
-    refresh = forms.TypedChoiceField(
-        label=_("Live refresh"),
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=(),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["refresh"] = self.fields.pop("refresh")  # after the filters
-        intervals = dashboard_setting("REFRESH_INTERVALS")
-        self.fields["refresh"].choices = [("", _("off"))] + [
-            (str(seconds), _("every %(s)s s") % {"s": seconds}) for seconds in intervals
-        ]
-
-    def clean(self):
-        cleaned = super().clean()
-        after, before = cleaned.get("date_done_after"), cleaned.get("date_done_before")
-        if after and before and after > before:
-            self.add_error("date_done_before", ValidationError(_("Must not be earlier than 'Done after'.")))
-        return cleaned
 
 
 class DataListInput(forms.TextInput):
