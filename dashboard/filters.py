@@ -7,7 +7,10 @@ list is not queried with it.
 import django_filters
 from celery import states
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import DateTimeRangeField
+from django_filters.widgets import DateRangeWidget, RangeWidget
 
 from results.models import GroupResult, TaskResult
 
@@ -62,8 +65,51 @@ class StatusFilter(django_filters.MultipleChoiceFilter):
         return queryset.filter(status__in=value) if value else queryset
 
 
+class DateTimeRangeInputs(DateRangeWidget):
+    """django-filter's range widget (``<name>_after``, ``<name>_before``) as two labelled ``datetime-local`` inputs."""
+
+    template_name = "dashboard/widgets/date_range.html"
+    labels = (_("after"), _("before"))
+
+    def __init__(self, attrs=None):
+        inputs = [
+            forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
+            for _suffix in self.suffixes
+        ]
+        super(RangeWidget, self).__init__(inputs, attrs)  # RangeWidget's own would make them text inputs
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        for subwidget, label in zip(context["widget"]["subwidgets"], self.labels, strict=True):
+            subwidget["label"] = label
+        return context
+
+
+class OrderedDateTimeRangeField(DateTimeRangeField):
+    """A date-time range whose end is not before its start (an empty list would not say why)."""
+
+    widget = DateTimeRangeInputs
+
+    def validate(self, value):
+        super().validate(value)
+        if value and value.start and value.stop and value.start > value.stop:
+            raise ValidationError(_("“Before” must not be earlier than “after”."), code="reversed_range")
+
+
+class DateTimeRangeFilter(django_filters.DateTimeFromToRangeFilter):
+    """django-filter's ``DateTimeFromToRangeFilter`` (``?<name>_after=...&<name>_before=...``, both ends included)."""
+
+    field_class = OrderedDateTimeRangeField
+
+
 class BaseListFilterSet(django_filters.FilterSet):
-    """A FilterSet whose form may carry fields that do not filter (``refresh``)."""
+    """What the lists' FilterSets share: the range of the rows' last change, and form fields that do not filter.
+
+    ``date_done`` reads ``date_done_after`` and ``date_done_before``;
+    ``refresh`` (``ListOptionsForm``) is in the form but filters nothing.
+    """
+
+    date_done = DateTimeRangeFilter(label=_("Done"))
 
     def filter_queryset(self, queryset):
         for name, value in self.form.cleaned_data.items():
@@ -83,22 +129,7 @@ class BaseListFilterSet(django_filters.FilterSet):
         ]
 
 
-def _datetime_input():
-    return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
-
-
-class DoneDateRangeFilterSet(BaseListFilterSet):
-    """``date_done_after`` / ``date_done_before``: a range of the rows' last change."""
-
-    date_done_after = django_filters.DateTimeFilter(
-        label=_("Done after"), field_name="date_done", lookup_expr="gte", widget=_datetime_input()
-    )
-    date_done_before = django_filters.DateTimeFilter(
-        label=_("Done before"), field_name="date_done", lookup_expr="lte", widget=_datetime_input()
-    )
-
-
-class TaskFilter(DoneDateRangeFilterSet):
+class TaskFilter(BaseListFilterSet):
     """The task list's filters, as query parameters of ``/dashboard/tasks/``."""
 
     q = django_filters.CharFilter(
@@ -138,7 +169,7 @@ class TaskFilter(DoneDateRangeFilterSet):
         return selectors.search_tasks(queryset, value.strip())
 
 
-class GroupFilter(DoneDateRangeFilterSet):
+class GroupFilter(BaseListFilterSet):
     """The group list's filters: a group id or id prefix, and a date range."""
 
     q = django_filters.CharFilter(

@@ -20,7 +20,23 @@ def refresh_choices(off: tuple[str, str], intervals: Iterable[int]) -> list[tupl
     return [off] + [(str(seconds), _("every %(s)s s") % {"s": seconds}) for seconds in intervals]
 
 
-class ListOptionsForm(forms.Form):
+class DashboardForm(forms.Form):
+    """A form whose fields render as the dashboard's form rows (``{{ field.as_field_group }}``).
+
+    A label (or, for a group of inputs such as checkboxes or a range, a
+    fieldset's legend), the input, its errors; ``has-error`` marks a field
+    the form refused.
+    """
+
+    field_template_name = "dashboard/forms/field.html"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.template_name = field.template_name or self.field_template_name
+
+
+class ListOptionsForm(DashboardForm):
     """Fields of a list form that do not filter rows: the live refresh interval."""
 
     refresh = forms.TypedChoiceField(
@@ -36,15 +52,8 @@ class ListOptionsForm(forms.Form):
         self.fields["refresh"] = self.fields.pop("refresh")  # after the filters
         self.fields["refresh"].choices = refresh_choices(("", _("off")), dashboard_setting("REFRESH_INTERVALS"))
 
-    def clean(self):
-        cleaned = super().clean()
-        after, before = cleaned.get("date_done_after"), cleaned.get("date_done_before")
-        if after and before and after > before:
-            self.add_error("date_done_before", ValidationError(_("Must not be earlier than 'Done after'.")))
-        return cleaned
 
-
-class ChordOptionsForm(forms.Form):
+class ChordOptionsForm(DashboardForm):
     """The running chords' poll interval: paused, or every N seconds (``CHORDS_REFRESH`` by default)."""
 
     refresh = forms.TypedChoiceField(
