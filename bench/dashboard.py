@@ -8,7 +8,8 @@ elsewhere), reusing rows already there, then measures in-process (Django's
 test client, logged in, DEBUG off) the server-side time of the dashboard's
 pages: the task list unfiltered, by status, by worker, by status and
 worker, by task id prefix, a page half a million rows deep (cursor), a
-page sorted by task name (offset pages), one task's detail page, a group's page, the overview and the counts that load after the pages. Next to
+page sorted by task name (offset pages), one task's detail page, a
+group's page, the overview and the counts that load after the pages. Next to
 each page it prints, from the same run, the time of the page's main query
 alone and of all the SQL the page runs, executed bare through the database
 cursor, and the ratio page / main query. With ``--plans`` (default on
@@ -27,6 +28,7 @@ import random
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,7 +161,10 @@ def main():
     with override_settings(
         DEBUG=False,
         ALLOWED_HOSTS=["*"],
-        STORAGES={**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
     ):
         cases = build_cases()
         client = Client()
@@ -178,11 +183,11 @@ def main():
             response = client.get(url)
             if response.status_code != 200:
                 raise SystemExit(f"{name}: {url} answered {response.status_code}")
-            page = timed(lambda: client.get(url), args.requests, args.warmup)
+            page = timed(partial(client.get, url), args.requests, args.warmup)
             with CaptureQueriesContext(connection) as captured:
                 client.get(url)
             all_sql = timed(lambda: replay(captured.captured_queries), args.requests, args.warmup)
-            main_sql = timed(lambda: run_query(main_query), args.requests, args.warmup)
+            main_sql = timed(partial(run_query, main_query), args.requests, args.warmup)
             p50, p95 = statistics.median(page), percentile(page, 0.95)
             main50, all50 = statistics.median(main_sql), statistics.median(all_sql)
             results.append((name, p50))
@@ -241,7 +246,11 @@ def build_cases():
         ("list task id prefix", f"{base}?q={prefix}", keyset(f"q={prefix}")),
         ("list deep (cursor)", f"{base}?cursor={deep_cursor.encode()}", keyset("", deep_cursor)),
         ("list sorted p.50", f"{base}?sort=task_name&page=50", page_50),
-        ("task detail", reverse("dashboard:task", args=[failed.task_id]), TaskResult.objects.filter(task_id=failed.task_id)),
+        (
+            "task detail",
+            reverse("dashboard:task", args=[failed.task_id]),
+            TaskResult.objects.filter(task_id=failed.task_id),
+        ),
         # What loads after the pages: bounded counts.
         ("count status (after)", f"{reverse('dashboard:task-count')}?status=FAILURE",
          TaskResult.objects.filter(status="FAILURE").order_by().values("pk")[: limit + 1]),

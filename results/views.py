@@ -200,7 +200,7 @@ def is_group_successful(request, group_id):
     members, total = found
     results = [
         {"id": member.id, "executed": status == states.SUCCESS}
-        for member, status in zip(members, _member_statuses(group_id, members), strict=False)
+        for member, status in zip(members, _member_statuses(group_id, members), strict=True)
     ]
     return _group_answer(group_id, results, total)
 

@@ -434,8 +434,8 @@ class DatabaseBackend(BaseDictBackend):
         if any(isinstance(result, ResultSet) for result in header.results):
             return self._join_header(header)
         ids = [result.id for result in header.results]
-        rows = {}
         tasks = self.TaskModel._default_manager.using(db)
+        rows = {}
         for batch in batched(ids):
             rows.update((row.task_id, row) for row in tasks.filter(task_id__in=batch))
         values = []
