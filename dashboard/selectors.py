@@ -1,9 +1,11 @@
 """Every query the dashboard runs, in one place.
 
-Views never build querysets themselves: they ask this module, so that the
-list an operator sees, its count, its CSV export and any "apply to all
-matching" action read exactly the same rows, and so that the cost of each
-page can be reasoned about (and indexed for) here.
+Views and templates never build querysets themselves: they ask this
+module, so that the list an operator sees, its count, its CSV export and
+any "apply to all matching" action read exactly the same rows, and so that
+the cost of each page can be reasoned about (and indexed for) here. The
+lists' querysets come from here; the FilterSets (``dashboard.filters``)
+narrow them and the paginators (``dashboard.pagination``) read one page.
 
 The rules that keep pages fast on millions of rows:
 
@@ -11,28 +13,28 @@ The rules that keep pages fast on millions of rows:
   traceback text);
 - the default order (newest first) pages by cursor on ``(date_done, id)``,
   so page 10,000 costs what page 1 costs; other orders page by offset,
-  up to a bounded depth;
-- counts are bounded (``COUNT_LIMIT``) and the unfiltered total is read
-  from the database's statistics, never from ``COUNT(*)``;
+  up to a bounded depth (``dashboard.pagination``);
+- counts are bounded (``COUNT_LIMIT``, ``results.counting``) and the
+  unfiltered total is read from the database's statistics, never from
+  ``COUNT(*)``;
 - the values offered in the filter form come from a loose index scan (one
   index probe per distinct value, bounded), not a ``DISTINCT`` over the
   table.
 """
 import datetime as dt
 import json
-from dataclasses import dataclass
 
 from celery import states
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 
 from results.counting import BoundedCount, bounded_count, count_up_to
 from results.models import ChordCounter, GroupResult, TaskResult
 from results.utils import batched
 
 from .conf import dashboard_setting
+from .models import AuditEntry
 
 # The columns the task list shows; everything else stays in the database.
 TASK_LIST_FIELDS = (
@@ -131,111 +133,6 @@ def search_tasks(queryset, text):
     if names == []:
         return queryset.filter(task_id__startswith=text)
     return queryset.filter(Q(task_id__startswith=text) | by_name)
-
-
-# --- keyset pagination -------------------------------------------------------
-
-
-class InvalidCursor(ValueError):
-    """A ``cursor`` parameter that does not name a position in the list."""
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """A position in a list ordered by ``(date_done, id)``.
-
-    ``direction`` is ``"after"`` (rows past this one in list order: the next
-    page) or ``"before"`` (rows ahead of it: the previous page). In a URL it
-    reads ``after.<microseconds since epoch>.<id>``.
-    """
-
-    direction: str
-    date_done: dt.datetime
-    pk: int
-
-    EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-    def encode(self):
-        micros = (self.date_done - self.EPOCH) // dt.timedelta(microseconds=1)
-        return f"{self.direction}.{micros}.{self.pk}"
-
-    @classmethod
-    def decode(cls, text):
-        try:
-            direction, micros, pk = text.split(".")
-            if direction not in ("after", "before"):
-                raise ValueError(direction)
-            micros, pk = int(micros), int(pk)
-            if not (0 < pk < 2**63):
-                raise ValueError(pk)
-            date_done = cls.EPOCH + dt.timedelta(microseconds=micros)
-        except (ValueError, OverflowError) as exc:
-            raise InvalidCursor(f"{text[:40]!r} is not a position in this list") from exc
-        return cls(direction, date_done, pk)
-
-    @classmethod
-    def at(cls, direction, row):
-        return cls(direction, row.date_done, row.pk)
-
-
-@dataclass
-class KeysetPage:
-    """One page of rows read by cursor, with the cursors of its neighbours."""
-
-    rows: list
-    next_cursor: str | None
-    previous_cursor: str | None
-
-    @property
-    def has_next(self):
-        return self.next_cursor is not None
-
-    @property
-    def has_previous(self):
-        return self.previous_cursor is not None
-
-
-def keyset_query(queryset, cursor, per_page, descending=True):
-    """The one query a cursor page reads: ``per_page + 1`` rows past ``cursor``.
-
-    It starts at the cursor through the ``(…, date_done, id)`` indexes, so
-    its cost does not depend on how deep the page is.
-    """
-    forward = cursor is None or cursor.direction == "after"
-    newest_first = descending == forward
-    order = ("-date_done", "-id") if newest_first else ("date_done", "id")
-    if cursor is not None:
-        # Rows strictly past the cursor in the direction we read. The
-        # inclusive bound on date_done alone is what the index range starts
-        # from; the OR only sorts out rows sharing the cursor's date_done.
-        if newest_first:
-            queryset = queryset.filter(
-                Q(date_done__lte=cursor.date_done), Q(date_done__lt=cursor.date_done) | Q(id__lt=cursor.pk)
-            )
-        else:
-            queryset = queryset.filter(
-                Q(date_done__gte=cursor.date_done), Q(date_done__gt=cursor.date_done) | Q(id__gt=cursor.pk)
-            )
-    return queryset.order_by(*order)[: per_page + 1]
-
-
-def keyset_page(queryset, cursor, per_page, descending=True):
-    """The page of ``queryset`` (ordered by ``date_done, id``) at ``cursor``; None is the first page."""
-    forward = cursor is None or cursor.direction == "after"
-    rows = list(keyset_query(queryset, cursor, per_page, descending))
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    if not forward:
-        rows.reverse()
-    if not rows:
-        return KeysetPage([], None, None)
-    has_next = more if forward else True
-    has_previous = (cursor is not None) if forward else more
-    return KeysetPage(
-        rows,
-        next_cursor=Cursor.at("after", rows[-1]).encode() if has_next else None,
-        previous_cursor=Cursor.at("before", rows[0]).encode() if has_previous else None,
-    )
 
 
 # --- counts ------------------------------------------------------------------
@@ -479,3 +376,21 @@ def matching_task_ids(queryset, limit):
 def expired_task_rows(expires):
     """Task results older than ``expires`` (what ``delete_expired`` removes)."""
     return TaskResult.objects.get_all_expired(expires)
+
+
+# --- the audit trail -----------------------------------------------------------
+
+
+def audit_entries():
+    """Every operator action, newest first (the model's order, on the ``created`` index)."""
+    return AuditEntry.objects.all()
+
+
+def audit_entry(pk):
+    """The audit entry ``pk``, or None."""
+    return AuditEntry.objects.filter(pk=pk).first()
+
+
+def audited_tasks(entry):
+    """The tasks ``entry`` acted on, in the order it recorded them."""
+    return list(entry.tasks.order_by("id"))

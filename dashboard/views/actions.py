@@ -27,7 +27,8 @@ from ..conf import dashboard_setting
 from ..filters import TaskFilter
 from ..forms import ActionForm, NextForm, TerminateForm, not_an_id
 from ..navigation import SECTIONS
-from .base import ResultsViewerRequiredMixin, canonical_query
+from ..querystrings import canonical_query
+from .base import ResultsViewerRequiredMixin
 
 Action = actions.Action
 

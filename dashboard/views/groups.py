@@ -22,7 +22,7 @@ class GroupListView(FilteredListView):
     filterset_class = GroupFilter
     table_class = GroupTable
 
-    def rows(self):
+    def get_queryset(self):
         return selectors.group_rows()
 
 

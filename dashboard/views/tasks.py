@@ -21,7 +21,7 @@ class TaskListView(FilteredListView):
     filterset_class = TaskFilter
     table_class = TaskTable
 
-    def rows(self):
+    def get_queryset(self):
         return selectors.task_rows()
 
     def get_table_class(self):
