@@ -31,7 +31,7 @@ from results.conf import allow_edits, id_batch_size
 from results.models import GroupResult, TaskResult
 from results.utils import batched
 
-from . import decoding
+from . import decoding, selectors
 from .access import can_view_results
 from .conf import dashboard_setting
 from .models import AuditedTask, AuditEntry
@@ -56,6 +56,9 @@ BROKER_ERRORS = (OperationalError, OSError, TimeoutError)
 
 #: Longest stored argument text that is parsed back for a retry.
 MAX_ARGUMENT_TEXT = 1_000_000
+
+#: The columns a retry reads to send a task again.
+RETRY_FIELDS = ("task_name", "task_args", "task_kwargs", "content_type", "content_encoding")
 
 
 # --- gating ------------------------------------------------------------------
@@ -185,14 +188,6 @@ def unique_ids(task_ids):
     return ids
 
 
-def stored_tasks(task_ids, fields):
-    """``{task_id: row}`` of the ids that have a stored result, one query per batch of ids."""
-    rows = {}
-    for batch in batched(task_ids):
-        rows.update((row.task_id, row) for row in TaskResult.objects.filter(task_id__in=batch).only("task_id", *fields))
-    return rows
-
-
 def _unknown(task_id):
     return TaskOutcome(task_id, False, _("No stored result with this id (unknown, or already deleted)."))
 
@@ -282,7 +277,7 @@ def retry_refusals(task_ids, app=None):
     """``[(task_id, reason)]``: the tasks a retry would not send, and why (for the confirmation page)."""
     app = app or current_app._get_current_object()
     ids = unique_ids(task_ids)
-    rows = stored_tasks(ids, ("task_name", "task_args", "task_kwargs", "content_type", "content_encoding"))
+    rows = selectors.stored_tasks(ids, RETRY_FIELDS)
     refused = []
     for task_id in ids:
         if task_id not in rows:
@@ -299,7 +294,7 @@ def retry(user, task_ids, app=None):
     """Send each task again with its stored name and arguments; link the new id to the old one."""
     app = app or current_app._get_current_object()
     ids = unique_ids(task_ids)
-    rows = stored_tasks(ids, ("task_name", "task_args", "task_kwargs", "content_type", "content_encoding"))
+    rows = selectors.stored_tasks(ids, RETRY_FIELDS)
     policy = dashboard_setting("BROKER_RETRY_POLICY")
     outcome = Outcome(Action.RETRY)
     broker_error = None
@@ -334,7 +329,7 @@ def revoke(user, task_ids, terminate=False, app=None):
     """Ask the workers (Celery control) to revoke the tasks that are not finished; terminate kills them if running."""
     app = app or current_app._get_current_object()
     ids = unique_ids(task_ids)
-    rows = stored_tasks(ids, ("status",))
+    rows = selectors.stored_tasks(ids, ("status",))
     outcome = Outcome(Action.TERMINATE if terminate else Action.REVOKE)
     to_revoke = []
     for task_id in ids:

@@ -31,17 +31,17 @@ class DataListInput(forms.TextInput):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        options, complete = selectors.facet_choices(self.column)
+        choices = selectors.facet_choices(self.column)
         context["widget"]["attrs"]["list"] = f"{context['widget']['attrs'].get('id', name)}-options"
-        context["widget"]["options"] = options
-        context["widget"]["complete"] = complete
+        context["widget"]["options"] = choices.values
+        context["widget"]["complete"] = choices.complete
         return context
 
 
 def status_choices():
     """Celery's own states, then any other state found in the table (custom states)."""
     known = list(states.ALL_STATES)
-    seen = selectors.facet_choices("status")[0]
+    seen = selectors.facet_choices("status").values
     return [(state, state) for state in sorted(set(known) | set(seen))]
 
 

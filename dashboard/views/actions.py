@@ -166,7 +166,7 @@ class TaskActionView(GatedActionView):
     def preview(self, ids):
         """What the confirmation lists: the first tasks, and for a retry which ones would be refused, and why."""
         shown = ids[:CONFIRM_LISTED]
-        rows = actions.stored_tasks(shown, ("task_name", "status"))
+        rows = selectors.stored_tasks(shown, ("task_name", "status"))
         context = {
             "description": DESCRIPTIONS[self.action],
             "listed": [(task_id, rows.get(task_id)) for task_id in shown],
