@@ -192,6 +192,10 @@ def _unknown(task_id):
     return TaskOutcome(task_id, False, _("No stored result with this id (unknown, or already deleted)."))
 
 
+def _not_sent(task_id, broker_error):
+    return TaskOutcome(task_id, False, _("Not sent: the broker was unreachable (%(error)s).") % {"error": broker_error})
+
+
 # --- retry ------------------------------------------------------------------------
 
 
@@ -212,7 +216,10 @@ def parse_stored_arguments(content, content_type, content_encoding, what):
         return value
     if decoding.looks_truncated(value):
         raise Refused(
-            _("The stored %(what)s look truncated (Celery cuts them at %(size)s characters): the full values were not stored.")
+            _(
+                "The stored %(what)s look truncated (Celery cuts them at %(size)s characters): "
+                "the full values were not stored."
+            )
             % {"what": what, "size": decoding.ARGSREPR_MAXSIZE}
         )
     if len(value) > MAX_ARGUMENT_TEXT:
@@ -309,13 +316,13 @@ def retry(user, task_ids, app=None):
             outcome.tasks.append(TaskOutcome(task_id, False, str(exc)))
             continue
         if broker_error is not None:
-            outcome.tasks.append(TaskOutcome(task_id, False, _("Not sent: the broker was unreachable (%(error)s).") % {"error": broker_error}))
+            outcome.tasks.append(_not_sent(task_id, broker_error))
             continue
         try:
             sent = app.send_task(name, args=args, kwargs=kwargs, retry=True, retry_policy=policy)
         except BROKER_ERRORS as exc:
             broker_error = f"{type(exc).__name__}: {exc}"
-            outcome.tasks.append(TaskOutcome(task_id, False, _("Not sent: the broker was unreachable (%(error)s).") % {"error": broker_error}))
+            outcome.tasks.append(_not_sent(task_id, broker_error))
             continue
         outcome.tasks.append(TaskOutcome(task_id, True, _("Sent again as:"), sent.id))
     outcome.summary = _summary(outcome, _("sent again"))
@@ -337,7 +344,8 @@ def revoke(user, task_ids, terminate=False, app=None):
         if task is None:
             outcome.tasks.append(_unknown(task_id))
         elif task.status in states.READY_STATES:
-            outcome.tasks.append(TaskOutcome(task_id, False, _("Already finished (%(status)s): nothing to revoke.") % {"status": task.status}))
+            detail = _("Already finished (%(status)s): nothing to revoke.") % {"status": task.status}
+            outcome.tasks.append(TaskOutcome(task_id, False, detail))
         else:
             to_revoke.append(task_id)
     if to_revoke:
@@ -348,10 +356,15 @@ def revoke(user, task_ids, terminate=False, app=None):
                 connection.ensure_connection(**dashboard_setting("BROKER_RETRY_POLICY"))
                 app.control.revoke(to_revoke, terminate=terminate, signal="SIGTERM", connection=connection)
         except BROKER_ERRORS as exc:
-            detail = _("Not %(verb)s: the broker was unreachable (%(error)s).") % {"verb": verb, "error": f"{type(exc).__name__}: {exc}"}
+            error = f"{type(exc).__name__}: {exc}"
+            detail = _("Not %(verb)s: the broker was unreachable (%(error)s).") % {"verb": verb, "error": error}
             outcome.tasks.extend(TaskOutcome(task_id, False, detail) for task_id in to_revoke)
         else:
-            detail = _("Revoke sent to the workers (terminate with SIGTERM if running).") if terminate else _("Revoke sent to the workers.")
+            detail = (
+                _("Revoke sent to the workers (terminate with SIGTERM if running).")
+                if terminate
+                else _("Revoke sent to the workers.")
+            )
             outcome.tasks.extend(TaskOutcome(task_id, True, detail) for task_id in to_revoke)
     order = {task_id: index for index, task_id in enumerate(ids)}
     outcome.tasks.sort(key=lambda task: order[task.task_id])
@@ -397,9 +410,9 @@ def delete_expired(user, app=None):
         return record(user, outcome)
     tasks = TaskResult.objects.delete_expired(expires)
     groups = GroupResult.objects.delete_expired(expires)
-    outcome.summary = _("Deleted %(tasks)s expired task result(s) and %(groups)s group result(s) older than %(expires)s.") % {
-        "tasks": tasks, "groups": groups, "expires": expires,
-    }
+    outcome.summary = _(
+        "Deleted %(tasks)s expired task result(s) and %(groups)s group result(s) older than %(expires)s."
+    ) % {"tasks": tasks, "groups": groups, "expires": expires}
     return record(user, outcome)
 
 

@@ -56,7 +56,10 @@ class ChordProgress:
 
 
 def coarse_age(age):
-    """An age to the minute ("under a minute", "7 min", "2 h 05 min"): the live page changes at most once a minute for it."""
+    """An age to the minute ("under a minute", "7 min", "2 h 05 min").
+
+    The live page changes at most once a minute for it.
+    """
     if age is None:
         return ""
     minutes = int(age.total_seconds() // 60)
@@ -146,12 +149,16 @@ def stuck_reason(chord, counts, missing):
     age = chord.age_text
     if not missing:
         return ngettext(
-            "Its %(n)s header task is ready, yet the counter still waits for %(remaining)s after %(age)s: the body was never sent (a lost chord part?).",
-            "All %(n)s header tasks are ready, yet the counter still waits for %(remaining)s after %(age)s: the body was never sent (a lost chord part?).",
+            "Its %(n)s header task is ready, yet the counter still waits for %(remaining)s after %(age)s: "
+            "the body was never sent (a lost chord part?).",
+            "All %(n)s header tasks are ready, yet the counter still waits for %(remaining)s after %(age)s: "
+            "the body was never sent (a lost chord part?).",
             ready,
         ) % {"n": ready, "remaining": chord.remaining, "age": age}
     return ngettext(
-        "%(missing)s header task has no stored result (expired, deleted or lost) and the rest are ready, after %(age)s: the counter cannot reach zero.",
-        "%(missing)s header tasks have no stored result (expired, deleted or lost) and the rest are ready, after %(age)s: the counter cannot reach zero.",
+        "%(missing)s header task has no stored result (expired, deleted or lost) and the rest are ready, "
+        "after %(age)s: the counter cannot reach zero.",
+        "%(missing)s header tasks have no stored result (expired, deleted or lost) and the rest are ready, "
+        "after %(age)s: the counter cannot reach zero.",
         missing,
     ) % {"missing": missing, "age": age}
