@@ -7,6 +7,7 @@ newest first, is ``(-date_done, -id)``: the order the cursor pages through.
 Cells are built with ``format_html``, so every value (names, worker names,
 ids) is escaped.
 """
+import operator
 from functools import partial
 from urllib.parse import quote
 
@@ -92,7 +93,9 @@ class FastRowsMixin:
     """
 
     def render_rows(self):
-        cells = [self._cell_renderer(bound_column) for bound_column in self.columns]
+        rows = list(self.paginated_rows)
+        model_rows = all(isinstance(row.record, Model) for row in rows)
+        cells = [self._cell_renderer(bound_column, model_rows) for bound_column in self.columns]
         return mark_safe(
             "".join(
                 format_html(
@@ -100,7 +103,7 @@ class FastRowsMixin:
                     row.attrs.as_html(),
                     format_html_join("", "<td {}>{}</td>", ((td_attrs, cell(row)) for td_attrs, cell in cells)),
                 )
-                for row in self.paginated_rows
+                for row in rows
             )
         )
 
@@ -125,7 +128,7 @@ class FastRowsMixin:
             return f"choices of the {field.name} field (get_{field.name}_display)"
         return ""
 
-    def _cell_renderer(self, bound_column):
+    def _cell_renderer(self, bound_column, model_rows):
         feature = self._unsupported(bound_column)
         if feature:
             raise ImproperlyConfigured(
@@ -139,29 +142,29 @@ class FastRowsMixin:
         unrenderable = not takes_all and any(name not in CELL_ARGUMENTS for name in wanted)
         accessor, default, empty = bound_column.accessor, bound_column.default, column.empty_values
         field = accessor.get_field(self._model()) if accessor.isidentifier() else None
-        # A concrete column of a model row is read as an attribute, skipping the accessor's general lookups.
-        attribute = accessor if accessor == "pk" or (field is not None and field.concrete) else None
-        resolve = partial(accessor.resolve, quiet=True)
+        if model_rows and (accessor == "pk" or (field is not None and field.concrete)):
+            read = operator.attrgetter(accessor)  # a model row's column: skip the accessor's general lookups
+        else:
+            read = partial(accessor.resolve, quiet=True)
         context = Context()  # what {% render_table %} renders {{ cell }} in: autoescape, the project's l10n and tz
 
-        def shown(content):
+        def cell(bound_row):
+            record = bound_row.record
+            value = read(record)
+            if value in empty:
+                content = default
+            elif unrenderable:
+                content = None
+            else:
+                available = {
+                    "value": value, "record": record, "column": column,
+                    "bound_column": bound_column, "bound_row": bound_row, "table": self,
+                }
+                content = render(**{name: available[name] for name in takes})
             # As {{ content }}: text is only escaped (unless safe); anything else is localised first.
             if isinstance(content, str):
                 return conditional_escape(content)
             return render_value_in_context(content, context)
-
-        def cell(bound_row):
-            record = bound_row.record
-            value = getattr(record, attribute) if attribute and isinstance(record, Model) else resolve(record)
-            if value in empty:
-                return shown(default)
-            if unrenderable:
-                return shown(None)
-            available = {
-                "value": value, "record": record, "column": column,
-                "bound_column": bound_column, "bound_row": bound_row, "table": self,
-            }
-            return shown(render(**{name: available[name] for name in takes}))
 
         return bound_column.attrs["td"].as_html(), cell
 
