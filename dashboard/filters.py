@@ -117,17 +117,6 @@ class BaseListFilterSet(django_filters.FilterSet):
                 queryset = self.filters[name].filter(queryset, value)
         return queryset
 
-    @property
-    def active_filters(self):
-        """The names of the filters given a value, when the form is valid."""
-        if not self.is_bound or not self.form.is_valid():
-            return []
-        return [
-            name
-            for name, value in self.form.cleaned_data.items()
-            if name in self.filters and value not in (None, "", [], ())
-        ]
-
 
 class TaskFilter(BaseListFilterSet):
     """The task list's filters, as query parameters of ``/dashboard/tasks/``."""
