@@ -216,6 +216,7 @@ def build_cases():
     from dashboard import selectors
     from dashboard.conf import dashboard_setting
     from dashboard.filters import TaskFilter
+    from dashboard.pagination import Cursor, KeysetPaginator
     from results.counting import estimated_table_rows
     from results.models import GroupResult, TaskResult
 
@@ -229,12 +230,12 @@ def build_cases():
     # A position half-way down the newest-first list: found once, by offset.
     total = estimated_table_rows(TaskResult, "default")
     deep_row = TaskResult.objects.order_by("-date_done", "-id").only("id", "date_done")[total // 2]
-    deep_cursor = selectors.Cursor.at("after", deep_row)
+    deep_cursor = Cursor.at("after", deep_row)
 
     def keyset(query, cursor=None):
         filterset = TaskFilter(QueryDict(query), queryset=selectors.task_rows())
         assert filterset.is_valid(), filterset.errors
-        return selectors.keyset_query(filterset.qs, cursor, per_page)
+        return KeysetPaginator(filterset.qs, per_page).query(cursor)
 
     sorted_qs = TaskFilter(QueryDict(""), queryset=selectors.task_rows()).qs.order_by("task_name", "date_done", "id")
     page_50 = sorted_qs[49 * per_page : 50 * per_page + 1]

@@ -27,10 +27,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from kombu.exceptions import OperationalError
 
-from results.conf import allow_edits
+from results.conf import allow_edits, id_batch_size
 from results.models import GroupResult, TaskResult
+from results.utils import batched
 
-from . import decoding
+from . import decoding, selectors
 from .access import can_view_results
 from .conf import dashboard_setting
 from .models import AuditedTask, AuditEntry
@@ -56,7 +57,8 @@ BROKER_ERRORS = (OperationalError, OSError, TimeoutError)
 #: Longest stored argument text that is parsed back for a retry.
 MAX_ARGUMENT_TEXT = 1_000_000
 
-ID_CHUNK = 500
+#: The columns a retry reads to send a task again.
+RETRY_FIELDS = ("task_name", "task_args", "task_kwargs", "content_type", "content_encoding")
 
 
 # --- gating ------------------------------------------------------------------
@@ -137,7 +139,7 @@ def record(user, outcome):
                 AuditedTask(entry=outcome.entry, task_id=t.task_id, ok=t.ok, detail=t.detail, new_task_id=t.new_task_id)
                 for t in outcome.tasks
             ],
-            batch_size=ID_CHUNK,
+            batch_size=id_batch_size(),
         )
     return outcome
 
@@ -184,15 +186,6 @@ def unique_ids(task_ids):
         if reason:
             raise ValueError(f"{task_id!r} cannot be a task id: {reason}")
     return ids
-
-
-def stored_tasks(task_ids, fields):
-    """``{task_id: row}`` of the ids that have a stored result, ``ID_CHUNK`` ids per query."""
-    rows = {}
-    for start in range(0, len(task_ids), ID_CHUNK):
-        chunk = task_ids[start : start + ID_CHUNK]
-        rows.update((row.task_id, row) for row in TaskResult.objects.filter(task_id__in=chunk).only("task_id", *fields))
-    return rows
 
 
 def _unknown(task_id):
@@ -291,7 +284,7 @@ def retry_refusals(task_ids, app=None):
     """``[(task_id, reason)]``: the tasks a retry would not send, and why (for the confirmation page)."""
     app = app or current_app._get_current_object()
     ids = unique_ids(task_ids)
-    rows = stored_tasks(ids, ("task_name", "task_args", "task_kwargs", "content_type", "content_encoding"))
+    rows = selectors.stored_tasks(ids, RETRY_FIELDS)
     refused = []
     for task_id in ids:
         if task_id not in rows:
@@ -308,7 +301,7 @@ def retry(user, task_ids, app=None):
     """Send each task again with its stored name and arguments; link the new id to the old one."""
     app = app or current_app._get_current_object()
     ids = unique_ids(task_ids)
-    rows = stored_tasks(ids, ("task_name", "task_args", "task_kwargs", "content_type", "content_encoding"))
+    rows = selectors.stored_tasks(ids, RETRY_FIELDS)
     policy = dashboard_setting("BROKER_RETRY_POLICY")
     outcome = Outcome(Action.RETRY)
     broker_error = None
@@ -343,7 +336,7 @@ def revoke(user, task_ids, terminate=False, app=None):
     """Ask the workers (Celery control) to revoke the tasks that are not finished; terminate kills them if running."""
     app = app or current_app._get_current_object()
     ids = unique_ids(task_ids)
-    rows = stored_tasks(ids, ("status",))
+    rows = selectors.stored_tasks(ids, ("status",))
     outcome = Outcome(Action.TERMINATE if terminate else Action.REVOKE)
     to_revoke = []
     for task_id in ids:
@@ -388,8 +381,7 @@ def delete(user, task_ids):
     batch_size = dashboard_setting("DELETE_BATCH_SIZE")
     db = router.db_for_write(TaskResult)
     outcome = Outcome(Action.DELETE)
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
+    for batch in batched(ids, batch_size):
         with transaction.atomic(using=db):
             rows = TaskResult.objects.using(db).filter(task_id__in=batch)
             found = set(rows.select_for_update().values_list("task_id", flat=True))

@@ -112,10 +112,10 @@ def progress(counter, task_ids, rows, now):
     counts, created = {}, []
     for task_id in task_ids:
         row = rows.get(task_id)
-        status = row[0] if row else None
+        status = row.status if row else None
         counts[status] = counts.get(status, 0) + 1
-        if row and row[1] is not None:
-            created.append(row[1])
+        if row and row.date_created is not None:
+            created.append(row.date_created)
     missing = counts.pop(None, 0)
     breakdown = [
         (status, n, formatting.STATUS_TONES.get(status, "other"), 100 * n / size)
@@ -128,7 +128,9 @@ def progress(counter, task_ids, rows, now):
         size,
         counter.count,
         breakdown=breakdown,
-        header=[(task_id, rows[task_id][0] if task_id in rows else None) for task_id in task_ids[:HEADER_TASKS_LISTED]],
+        header=[
+            (task_id, rows[task_id].status if task_id in rows else None) for task_id in task_ids[:HEADER_TASKS_LISTED]
+        ],
     )
     if created:
         chord.started = min(created)

@@ -9,40 +9,15 @@ from celery import states
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import DateTimeRangeField
+from django_filters.widgets import DateRangeWidget, RangeWidget
 
 from results.models import GroupResult, TaskResult
 
 from . import selectors
-from .conf import dashboard_setting
+from .forms import ListOptionsForm
 
 MAX_SEARCH_LENGTH = TaskResult._meta.get_field("task_id").max_length
-
-
-class ListOptionsForm(forms.Form):
-    """Fields of a list form that do not filter rows: the live refresh interval."""
-
-    refresh = forms.TypedChoiceField(
-        label=_("Live refresh"),
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=(),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["refresh"] = self.fields.pop("refresh")  # after the filters
-        intervals = dashboard_setting("REFRESH_INTERVALS")
-        self.fields["refresh"].choices = [("", _("off"))] + [
-            (str(seconds), _("every %(s)s s") % {"s": seconds}) for seconds in intervals
-        ]
-
-    def clean(self):
-        cleaned = super().clean()
-        after, before = cleaned.get("date_done_after"), cleaned.get("date_done_before")
-        if after and before and after > before:
-            self.add_error("date_done_before", ValidationError(_("Must not be earlier than 'Done after'.")))
-        return cleaned
 
 
 class DataListInput(forms.TextInput):
@@ -56,17 +31,17 @@ class DataListInput(forms.TextInput):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        options, complete = selectors.facet_choices(self.column)
+        choices = selectors.facet_choices(self.column)
         context["widget"]["attrs"]["list"] = f"{context['widget']['attrs'].get('id', name)}-options"
-        context["widget"]["options"] = options
-        context["widget"]["complete"] = complete
+        context["widget"]["options"] = choices.values
+        context["widget"]["complete"] = choices.complete
         return context
 
 
 def status_choices():
     """Celery's own states, then any other state found in the table (custom states)."""
     known = list(states.ALL_STATES)
-    seen = selectors.facet_choices("status")[0]
+    seen = selectors.facet_choices("status").values
     return [(state, state) for state in sorted(set(known) | set(seen))]
 
 
@@ -90,8 +65,51 @@ class StatusFilter(django_filters.MultipleChoiceFilter):
         return queryset.filter(status__in=value) if value else queryset
 
 
+class DateTimeRangeInputs(DateRangeWidget):
+    """django-filter's range widget (``<name>_after``, ``<name>_before``) as two labelled ``datetime-local`` inputs."""
+
+    template_name = "dashboard/widgets/date_range.html"
+    labels = (_("after"), _("before"))
+
+    def __init__(self, attrs=None):
+        inputs = [
+            forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
+            for _suffix in self.suffixes
+        ]
+        super(RangeWidget, self).__init__(inputs, attrs)  # RangeWidget's own would make them text inputs
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        for subwidget, label in zip(context["widget"]["subwidgets"], self.labels, strict=True):
+            subwidget["label"] = label
+        return context
+
+
+class OrderedDateTimeRangeField(DateTimeRangeField):
+    """A date-time range whose end is not before its start (an empty list would not say why)."""
+
+    widget = DateTimeRangeInputs
+
+    def validate(self, value):
+        super().validate(value)
+        if value and value.start and value.stop and value.start > value.stop:
+            raise ValidationError(_("“Before” must not be earlier than “after”."), code="reversed_range")
+
+
+class DateTimeRangeFilter(django_filters.DateTimeFromToRangeFilter):
+    """django-filter's ``DateTimeFromToRangeFilter`` (``?<name>_after=...&<name>_before=...``, both ends included)."""
+
+    field_class = OrderedDateTimeRangeField
+
+
 class BaseListFilterSet(django_filters.FilterSet):
-    """A FilterSet whose form may carry fields that do not filter (``refresh``)."""
+    """What the lists' FilterSets share: the range of the rows' last change, and form fields that do not filter.
+
+    ``date_done`` reads ``date_done_after`` and ``date_done_before``;
+    ``refresh`` (``ListOptionsForm``) is in the form but filters nothing.
+    """
+
+    date_done = DateTimeRangeFilter(label=_("Done"))
 
     def filter_queryset(self, queryset):
         for name, value in self.form.cleaned_data.items():
@@ -99,34 +117,8 @@ class BaseListFilterSet(django_filters.FilterSet):
                 queryset = self.filters[name].filter(queryset, value)
         return queryset
 
-    @property
-    def active_filters(self):
-        """The names of the filters given a value, when the form is valid."""
-        if not self.is_bound or not self.form.is_valid():
-            return []
-        return [
-            name
-            for name, value in self.form.cleaned_data.items()
-            if name in self.filters and value not in (None, "", [], ())
-        ]
 
-
-def _datetime_input():
-    return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
-
-
-class DoneDateRangeFilterSet(BaseListFilterSet):
-    """``date_done_after`` / ``date_done_before``: a range of the rows' last change."""
-
-    date_done_after = django_filters.DateTimeFilter(
-        label=_("Done after"), field_name="date_done", lookup_expr="gte", widget=_datetime_input()
-    )
-    date_done_before = django_filters.DateTimeFilter(
-        label=_("Done before"), field_name="date_done", lookup_expr="lte", widget=_datetime_input()
-    )
-
-
-class TaskFilter(DoneDateRangeFilterSet):
+class TaskFilter(BaseListFilterSet):
     """The task list's filters, as query parameters of ``/dashboard/tasks/``."""
 
     q = django_filters.CharFilter(
@@ -166,7 +158,7 @@ class TaskFilter(DoneDateRangeFilterSet):
         return selectors.search_tasks(queryset, value.strip())
 
 
-class GroupFilter(DoneDateRangeFilterSet):
+class GroupFilter(BaseListFilterSet):
     """The group list's filters: a group id or id prefix, and a date range."""
 
     q = django_filters.CharFilter(

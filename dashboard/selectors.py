@@ -1,9 +1,11 @@
 """Every query the dashboard runs, in one place.
 
-Views never build querysets themselves: they ask this module, so that the
-list an operator sees, its count, its CSV export and any "apply to all
-matching" action read exactly the same rows, and so that the cost of each
-page can be reasoned about (and indexed for) here.
+Views and templates never build querysets themselves: they ask this
+module, so that the list an operator sees, its count, its CSV export and
+any "apply to all matching" action read exactly the same rows, and so that
+the cost of each page can be reasoned about (and indexed for) here. The
+lists' querysets come from here; the FilterSets (``dashboard.filters``)
+narrow them and the paginators (``dashboard.pagination``) read one page.
 
 The rules that keep pages fast on millions of rows:
 
@@ -11,27 +13,30 @@ The rules that keep pages fast on millions of rows:
   traceback text);
 - the default order (newest first) pages by cursor on ``(date_done, id)``,
   so page 10,000 costs what page 1 costs; other orders page by offset,
-  up to a bounded depth;
-- counts are bounded (``COUNT_LIMIT``) and the unfiltered total is read
-  from the database's statistics, never from ``COUNT(*)``;
+  up to a bounded depth (``dashboard.pagination``);
+- counts are bounded (``COUNT_LIMIT``, ``results.counting``) and the
+  unfiltered total is read from the database's statistics, never from
+  ``COUNT(*)``;
 - the values offered in the filter form come from a loose index scan (one
   index probe per distinct value, bounded), not a ``DISTINCT`` over the
   table.
 """
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from celery import states
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count as Count_
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
-from results.counting import estimated_table_rows, planner_estimate
+from results.counting import BoundedCount, bounded_count, count_up_to
 from results.models import ChordCounter, GroupResult, TaskResult
+from results.utils import batched
 
 from .conf import dashboard_setting
+from .models import AuditedTask, AuditEntry
 
 # The columns the task list shows; everything else stays in the database.
 TASK_LIST_FIELDS = (
@@ -50,7 +55,7 @@ TASK_LIST_FIELDS = (
 FACET_COLUMNS = ("status", "worker", "task_name", "periodic_task_name")
 
 
-def task_rows():
+def task_rows() -> QuerySet[TaskResult]:
     """All task results, loading only the list's columns."""
     return TaskResult.objects.only(*TASK_LIST_FIELDS)
 
@@ -58,7 +63,7 @@ def task_rows():
 # --- distinct values for the filter form ------------------------------------
 
 
-def distinct_values(column):
+def distinct_values(column: str) -> list[Any]:
     """Sorted distinct non-null values of ``column``, at most ``FACET_LIMIT + 1``.
 
     A recursive query walks the column's index from one value to the next
@@ -82,7 +87,7 @@ def distinct_values(column):
     return values
 
 
-def _loose_index_scan(column, limit):
+def _loose_index_scan(column: str, limit: int) -> list[Any]:
     connection = connections[TaskResult.objects.db]
     qn = connection.ops.quote_name
     table, col = qn(TaskResult._meta.db_table), qn(column)
@@ -99,27 +104,34 @@ def _loose_index_scan(column, limit):
         return [row[0] for row in cursor.fetchall()]
 
 
-def facet_choices(column):
-    """``(values, complete)``: the values offered for ``column`` and whether that is all of them."""
+class FacetChoices(NamedTuple):
+    """The values a filter offers for a column (at most ``FACET_LIMIT``), and whether they are all of them."""
+
+    values: list[Any]
+    complete: bool
+
+
+def facet_choices(column: str) -> FacetChoices:
+    """The values offered for ``column`` and whether that is all of them."""
     values = distinct_values(column)
     limit = dashboard_setting("FACET_LIMIT")
-    return values[:limit], len(values) <= limit
+    return FacetChoices(values[:limit], len(values) <= limit)
 
 
-def task_names_containing(text):
+def task_names_containing(text: str) -> list[str] | None:
     """Task names containing ``text`` (case-insensitive), or None when unknown.
 
     None means the list of task names was too long to read whole, and the
     caller must search the column itself.
     """
-    names, complete = facet_choices("task_name")
-    if not complete:
+    names = facet_choices("task_name")
+    if not names.complete:
         return None
     text = text.casefold()
-    return [name for name in names if text in name.casefold()]
+    return [name for name in names.values if text in name.casefold()]
 
 
-def search_tasks(queryset, text):
+def search_tasks(queryset: QuerySet[TaskResult], text: str) -> QuerySet[TaskResult]:
     """Rows whose task id starts with ``text`` or whose task name contains it.
 
     Both halves use an index: the id prefix the task id's index, the name
@@ -132,155 +144,38 @@ def search_tasks(queryset, text):
     return queryset.filter(Q(task_id__startswith=text) | by_name)
 
 
-# --- keyset pagination -------------------------------------------------------
-
-
-class InvalidCursor(ValueError):
-    """A ``cursor`` parameter that does not name a position in the list."""
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """A position in a list ordered by ``(date_done, id)``.
-
-    ``direction`` is ``"after"`` (rows past this one in list order: the next
-    page) or ``"before"`` (rows ahead of it: the previous page). In a URL it
-    reads ``after.<microseconds since epoch>.<id>``.
-    """
-
-    direction: str
-    date_done: dt.datetime
-    pk: int
-
-    EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-    def encode(self):
-        micros = (self.date_done - self.EPOCH) // dt.timedelta(microseconds=1)
-        return f"{self.direction}.{micros}.{self.pk}"
-
-    @classmethod
-    def decode(cls, text):
-        try:
-            direction, micros, pk = text.split(".")
-            if direction not in ("after", "before"):
-                raise ValueError(direction)
-            micros, pk = int(micros), int(pk)
-            if not (0 < pk < 2**63):
-                raise ValueError(pk)
-            date_done = cls.EPOCH + dt.timedelta(microseconds=micros)
-        except (ValueError, OverflowError) as exc:
-            raise InvalidCursor(f"{text[:40]!r} is not a position in this list") from exc
-        return cls(direction, date_done, pk)
-
-    @classmethod
-    def at(cls, direction, row):
-        return cls(direction, row.date_done, row.pk)
-
-
-@dataclass
-class KeysetPage:
-    """One page of rows read by cursor, with the cursors of its neighbours."""
-
-    rows: list
-    next_cursor: str | None
-    previous_cursor: str | None
-
-    @property
-    def has_next(self):
-        return self.next_cursor is not None
-
-    @property
-    def has_previous(self):
-        return self.previous_cursor is not None
-
-
-def keyset_query(queryset, cursor, per_page, descending=True):
-    """The one query a cursor page reads: ``per_page + 1`` rows past ``cursor``.
-
-    It starts at the cursor through the ``(…, date_done, id)`` indexes, so
-    its cost does not depend on how deep the page is.
-    """
-    forward = cursor is None or cursor.direction == "after"
-    newest_first = descending == forward
-    order = ("-date_done", "-id") if newest_first else ("date_done", "id")
-    if cursor is not None:
-        # Rows strictly past the cursor in the direction we read. The
-        # inclusive bound on date_done alone is what the index range starts
-        # from; the OR only sorts out rows sharing the cursor's date_done.
-        if newest_first:
-            queryset = queryset.filter(
-                Q(date_done__lte=cursor.date_done), Q(date_done__lt=cursor.date_done) | Q(id__lt=cursor.pk)
-            )
-        else:
-            queryset = queryset.filter(
-                Q(date_done__gte=cursor.date_done), Q(date_done__gt=cursor.date_done) | Q(id__gt=cursor.pk)
-            )
-    return queryset.order_by(*order)[: per_page + 1]
-
-
-def keyset_page(queryset, cursor, per_page, descending=True):
-    """The page of ``queryset`` (ordered by ``date_done, id``) at ``cursor``; None is the first page."""
-    forward = cursor is None or cursor.direction == "after"
-    rows = list(keyset_query(queryset, cursor, per_page, descending))
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    if not forward:
-        rows.reverse()
-    if not rows:
-        return KeysetPage([], None, None)
-    has_next = more if forward else True
-    has_previous = (cursor is not None) if forward else more
-    return KeysetPage(
-        rows,
-        next_cursor=Cursor.at("after", rows[-1]).encode() if has_next else None,
-        previous_cursor=Cursor.at("before", rows[0]).encode() if has_previous else None,
-    )
-
-
 # --- counts ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Count:
-    """How many rows match: exact, or "more than ``at_least``" with an estimate."""
+def count_rows(queryset: QuerySet) -> BoundedCount:
+    """How many rows ``queryset`` holds, exact up to ``COUNT_LIMIT`` (``results.counting.bounded_count``).
 
-    exact: int | None = None
-    at_least: int | None = None
-    estimate: int | None = None
-
-
-def count_rows(queryset, filtered):
-    """Count ``queryset`` without ever scanning a whole large table.
-
-    Unfiltered: the table's row estimate from the database statistics
-    (``results.counting``, shared with the admin); exact only when the
-    estimate is below ``COUNT_LIMIT``. Filtered: an exact
-    count capped at ``COUNT_LIMIT`` (``COUNT(*)`` over a ``LIMIT``ed
-    subquery), plus the planner's estimate when the cap is reached.
+    Never a ``COUNT(*)`` over a whole large table: unfiltered, the table's
+    estimate from the database's statistics; filtered, a count that stops
+    after ``COUNT_LIMIT + 1`` rows, plus the planner's estimate beyond.
     """
-    limit = dashboard_setting("COUNT_LIMIT")
-    if not filtered:
-        estimate = estimated_table_rows(queryset.model, queryset.db)
-        if estimate is not None and estimate > limit:
-            return Count(at_least=limit, estimate=estimate)
-    capped = queryset.order_by().values("pk")[: limit + 1].count()
-    if capped <= limit:
-        return Count(exact=capped)
-    return Count(at_least=limit, estimate=planner_estimate(queryset.values("pk")))
+    return bounded_count(queryset, dashboard_setting("COUNT_LIMIT"))
 
 
 # --- overview ----------------------------------------------------------------
 
 
-def recent_failures(limit=10):
+def recent_failures(limit: int = 10) -> list[TaskResult]:
     """The latest failed tasks, newest first (index on ``status, date_done, id``)."""
     return list(
         task_rows().filter(status=states.FAILURE).order_by("-date_done", "-id")[:limit]
     )
 
 
-def status_counts_since(since):
-    """``(counts, capped)``: tasks per status whose state changed since ``since``.
+class StatusCounts(NamedTuple):
+    """Tasks per status (``{status: n}``, sorted by status); ``capped``: each count stops at ``COUNT_LIMIT``."""
+
+    counts: dict[str, int]
+    capped: bool
+
+
+def status_counts_since(since: dt.datetime) -> StatusCounts:
+    """Tasks per status whose state changed since ``since``.
 
     One ``GROUP BY`` when the window holds at most ``COUNT_LIMIT`` rows;
     otherwise one capped count per status (each an index range scan that
@@ -288,48 +183,68 @@ def status_counts_since(since):
     """
     limit = dashboard_setting("COUNT_LIMIT")
     window = TaskResult.objects.filter(date_done__gte=since)
-    if window.order_by().values("pk")[: limit + 1].count() <= limit:
-        rows = window.order_by().values("status").annotate(n=Count_("pk")).values_list("status", "n")
-        return dict(sorted(rows)), False
-    statuses = sorted(set(states.ALL_STATES) | set(facet_choices("status")[0]))
+    if count_up_to(window, limit) <= limit:
+        rows = window.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+        return StatusCounts(dict(sorted(rows)), capped=False)
+    statuses = sorted(set(states.ALL_STATES) | set(facet_choices("status").values))
     counts = {}
     for status in statuses:
-        n = window.filter(status=status).order_by().values("pk")[: limit + 1].count()
+        n = count_up_to(window.filter(status=status), limit)
         if n:
             counts[status] = n
-    return counts, True
+    return StatusCounts(counts, capped=True)
 
 
 # --- one task ----------------------------------------------------------------
 
 
-def is_storable_id(value):
+def is_storable_id(value: str) -> bool:
     """Could ``value`` be a stored id? (PostgreSQL rejects NUL characters in any query.)"""
     return "\x00" not in value
 
 
-def task_by_id(task_id):
+def task_by_id(task_id: str) -> TaskResult | None:
     """The stored result of ``task_id`` (every column), or None."""
     if not is_storable_id(task_id):
         return None
     return next(iter(TaskResult.objects.filter(task_id=task_id).order_by()[:1]), None)
 
 
-def task_statuses(task_ids):
-    """``{task_id: (status, task_name)}`` for the ids that have a stored row: one query."""
+class TaskStatus(NamedTuple):
+    status: str
+    task_name: str | None
+
+
+def task_statuses(task_ids: Iterable[str]) -> dict[str, TaskStatus]:
+    """``{task_id: TaskStatus}`` for the ids that have a stored row: one query."""
     rows = TaskResult.objects.filter(task_id__in=list(task_ids)).values_list("task_id", "status", "task_name")
-    return {task_id: (status, name) for task_id, status, name in rows}
+    return {task_id: TaskStatus(status, name) for task_id, status, name in rows}
 
 
-def runs_with_same_arguments(task):
+def stored_tasks(task_ids: Iterable[str], fields: Iterable[str]) -> dict[str, TaskResult]:
+    """``{task_id: row}`` of the ids that have a stored result (``fields`` loaded), one query per batch of ids."""
+    rows = {}
+    for batch in batched(task_ids):
+        rows.update((row.task_id, row) for row in TaskResult.objects.filter(task_id__in=batch).only("task_id", *fields))
+    return rows
+
+
+class SameArgumentRuns(NamedTuple):
+    """Other runs of a task with its arguments, newest first; ``scanned_all``: every run of its name was looked at."""
+
+    runs: list[TaskResult]
+    scanned_all: bool
+
+
+def runs_with_same_arguments(task: TaskResult) -> SameArgumentRuns:
     """Other runs of ``task``'s task name with the same args and kwargs, newest first.
 
     Looks through the latest ``SAME_ARGS_SCAN`` runs of the name only (an
     index range on ``task_name, date_done``), so a task run millions of
-    times costs the same as one run a few times. Returns ``(runs, scanned_all)``.
+    times costs the same as one run a few times.
     """
     if not task.task_name or task.task_args is None:
-        return [], True
+        return SameArgumentRuns([], scanned_all=True)
     shown, scan = dashboard_setting("SAME_ARGS_SHOWN"), dashboard_setting("SAME_ARGS_SCAN")
     same_name = task_rows().filter(task_name=task.task_name)
     # The date_done of the scan-th latest run bounds the range to read.
@@ -337,10 +252,10 @@ def runs_with_same_arguments(task):
     runs = same_name.filter(task_args=task.task_args, task_kwargs=task.task_kwargs).exclude(pk=task.pk)
     if boundary:
         runs = runs.filter(date_done__gte=boundary[0])
-    return list(runs.order_by("-date_done", "-id")[:shown]), not boundary
+    return SameArgumentRuns(list(runs.order_by("-date_done", "-id")[:shown]), scanned_all=not boundary)
 
 
-def group_of_task(task, meta=None):
+def group_of_task(task: TaskResult, meta: Any = None) -> GroupResult | None:
     """The stored group ``task`` was sent in, or None.
 
     Celery does not store a task's group id on its row, so the group is
@@ -371,20 +286,25 @@ def group_of_task(task, meta=None):
 GROUP_LIST_FIELDS = ("id", "group_id", "date_created", "date_done")
 
 
-def group_rows():
+def group_rows() -> QuerySet[GroupResult]:
     """All group results, without their (possibly long) member lists."""
     return GroupResult.objects.only(*GROUP_LIST_FIELDS)
 
 
-def group_by_id(group_id):
+def group_by_id(group_id: str) -> GroupResult | None:
     """The stored group ``group_id`` (every column), or None."""
     if not is_storable_id(group_id):
         return None
     return next(iter(GroupResult.objects.filter(group_id=group_id).order_by()[:1]), None)
 
 
-def running_chord_header(group_id):
-    """``(group, counter)`` for a running chord's header group, or None.
+class ChordHeader(NamedTuple):
+    group: GroupResult  # unsaved: the header as a stored group would hold it
+    counter: ChordCounter
+
+
+def running_chord_header(group_id: str) -> ChordHeader | None:
+    """The header group of a running chord, and its counter; None when no chord runs under ``group_id``.
 
     Celery's database backend keeps a running chord's header only in its
     ``ChordCounter`` (``sub_tasks``: the members' result tuples) and never
@@ -402,37 +322,39 @@ def running_chord_header(group_id):
         content_type="application/json",
         content_encoding="utf-8",
     )
-    return header, counter
+    return ChordHeader(header, counter)
 
 
-def group_members(task_ids):
-    """The member tasks' rows (list columns), in the group's order; missing ids are None.
+class GroupMember(NamedTuple):
+    task_id: str
+    row: TaskResult | None  # None: no stored result (yet)
+
+
+def group_members(task_ids: list[str]) -> list[GroupMember]:
+    """The member tasks' rows (list columns), in the group's order.
 
     One query (``task_id IN (...)`` on the unique index), at most
     ``GROUP_MEMBERS_SHOWN`` members.
     """
     rows = {row.task_id: row for row in task_rows().filter(task_id__in=list(task_ids))}
-    return [(task_id, rows.get(task_id)) for task_id in task_ids]
+    return [GroupMember(task_id, rows.get(task_id)) for task_id in task_ids]
 
 
-BREAKDOWN_CHUNK = 1000
-
-
-def status_breakdown(task_ids):
+def status_breakdown(task_ids: Iterable[str]) -> dict[str, int]:
     """``{status: count}`` over a group's members; missing rows count as PENDING.
 
-    One grouped query per thousand members (``task_id IN (...)`` on the
-    unique index), so a large group stays within every database's limit on
-    query parameters.
+    One grouped query per batch of members (``task_id IN (...)`` on the
+    unique index, ``results.utils.batched``), so a large group stays within
+    every database's limit on query parameters.
     """
     task_ids = list(dict.fromkeys(task_ids))
     counts = {}
-    for start in range(0, len(task_ids), BREAKDOWN_CHUNK):
+    for batch in batched(task_ids):
         rows = (
-            TaskResult.objects.filter(task_id__in=task_ids[start : start + BREAKDOWN_CHUNK])
+            TaskResult.objects.filter(task_id__in=batch)
             .order_by()
             .values("status")
-            .annotate(n=Count_("pk"))
+            .annotate(n=Count("pk"))
             .values_list("status", "n")
         )
         for status, n in rows:
@@ -446,51 +368,56 @@ def status_breakdown(task_ids):
 # --- chord counters ------------------------------------------------------------
 
 
-def chord_counters(limit):
+def chord_counters(limit: int) -> list[ChordCounter]:
     """The running chords' counters, oldest first: at most ``limit + 1`` (so callers can tell there are more)."""
     return list(ChordCounter.objects.order_by("id")[: limit + 1])
 
 
-def chord_counters_state():
+def chord_counters_state() -> dict[str, Any]:
     """A cheap fingerprint of the chord counters and their header tasks: what the live page's ETag is made of.
 
     One aggregate over the counters (a small table: only running chords) and,
     when there are any, the newest ``date_done`` of all tasks (one probe of its
     index): any header task changing state moves it.
     """
-    state = ChordCounter.objects.aggregate(n=Count_("id"), low=Min("id"), high=Max("id"), remaining=Sum("count"))
+    state = ChordCounter.objects.aggregate(n=Count("id"), low=Min("id"), high=Max("id"), remaining=Sum("count"))
     if state["n"]:
         state["tasks_changed"] = TaskResult.objects.aggregate(at=Max("date_done"))["at"]
     return state
 
 
-def stored_group_ids(group_ids):
-    """Which of ``group_ids`` have a stored ``GroupResult`` (a chord's header has one only if it was saved): one query."""
+def stored_group_ids(group_ids: Iterable[str]) -> set[str]:
+    """Which of ``group_ids`` have a stored ``GroupResult`` (a chord's header has one only if saved): one query."""
     return set(GroupResult.objects.filter(group_id__in=list(group_ids)).values_list("group_id", flat=True))
 
 
-def header_task_rows(task_ids):
-    """``{task_id: (status, date_created, date_done)}`` of the header tasks that have a stored row.
+class HeaderTask(NamedTuple):
+    status: str
+    date_created: dt.datetime | None
+    date_done: dt.datetime | None
+
+
+def header_task_rows(task_ids: Iterable[str]) -> dict[str, HeaderTask]:
+    """``{task_id: HeaderTask}`` of the header tasks that have a stored row.
 
     One query for every chord on the page (``task_id IN (...)`` on the unique
-    index), split per thousand ids to stay within every database's limit on
-    query parameters.
+    index), split in batches (``results.utils.batched``) to stay within every
+    database's limit on query parameters.
     """
     task_ids = list(dict.fromkeys(task_ids))
     rows = {}
-    for start in range(0, len(task_ids), BREAKDOWN_CHUNK):
-        chunk = task_ids[start : start + BREAKDOWN_CHUNK]
-        for task_id, status, created, done in TaskResult.objects.filter(task_id__in=chunk).values_list(
+    for batch in batched(task_ids):
+        for task_id, status, created, done in TaskResult.objects.filter(task_id__in=batch).values_list(
             "task_id", "status", "date_created", "date_done"
         ):
-            rows[task_id] = (status, created, done)
+            rows[task_id] = HeaderTask(status, created, done)
     return rows
 
 
 # --- operator actions ---------------------------------------------------------------
 
 
-def matching_task_ids(queryset, limit):
+def matching_task_ids(queryset: QuerySet[TaskResult], limit: int) -> list[str]:
     """Ids of the filtered list's rows in the list's default order (newest first), at most ``limit``.
 
     "All matching this filter" acts on exactly what the list shows first.
@@ -498,6 +425,50 @@ def matching_task_ids(queryset, limit):
     return list(queryset.order_by("-date_done", "-id").values_list("task_id", flat=True)[:limit])
 
 
-def expired_task_rows(expires):
+def expired_task_rows(expires: dt.timedelta) -> QuerySet[TaskResult]:
     """Task results older than ``expires`` (what ``delete_expired`` removes)."""
     return TaskResult.objects.get_all_expired(expires)
+
+
+# --- the audit trail -----------------------------------------------------------
+
+
+def audit_entries() -> QuerySet[AuditEntry]:
+    """Every operator action, newest first (the model's order, on the ``created`` index)."""
+    return AuditEntry.objects.all()
+
+
+def audit_entry(pk: int) -> AuditEntry | None:
+    """The audit entry ``pk``, or None."""
+    return AuditEntry.objects.filter(pk=pk).first()
+
+
+def audited_tasks(entry: AuditEntry) -> list[AuditedTask]:
+    """The tasks ``entry`` acted on, in the order it recorded them."""
+    return list(entry.tasks.order_by("id"))
+
+
+class TaskHistory(NamedTuple):
+    """What the audit trail says about one task."""
+
+    entries: list[AuditedTask]  # the actions taken on it, newest first (with their entry)
+    retries: list[str]  # the ids of the tasks its retries sent
+    retry_of: str | None  # the task it was sent to retry, if it was
+
+
+def task_history(task_id: str) -> TaskHistory:
+    """The audit rows naming ``task_id``, as the task or as the one a retry sent: one query.
+
+    At most ``AUDIT_SHOWN_ON_TASK`` rows, on the indexes of both columns.
+    """
+    rows = list(
+        AuditedTask.objects.filter(Q(task_id=task_id) | Q(new_task_id=task_id))
+        .select_related("entry")
+        .order_by("-id")[: dashboard_setting("AUDIT_SHOWN_ON_TASK")]
+    )
+    entries = [row for row in rows if row.task_id == task_id]
+    return TaskHistory(
+        entries=entries,
+        retries=[row.new_task_id for row in entries if row.new_task_id],
+        retry_of=next((row.task_id for row in rows if row.new_task_id == task_id), None),
+    )

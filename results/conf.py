@@ -8,6 +8,7 @@ from django.conf import settings
 DEFAULT_TASK_ID_MAX_LENGTH = 255
 DEFAULT_GROUP_RESULTS_LIMIT = 1_000
 DEFAULT_OUTAGE_TIMEOUT = 60
+DEFAULT_ID_BATCH_SIZE = 500
 
 
 def task_id_max_length():
@@ -39,3 +40,12 @@ def group_results_limit():
     and say how many there are in all.
     """
     return int(getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("GROUP_RESULTS_LIMIT", DEFAULT_GROUP_RESULTS_LIMIT))
+
+
+def id_batch_size():
+    """``DJANGO_CELERY_RESULTS['ID_BATCH_SIZE']``: ids per ``IN (...)`` query (500).
+
+    Well under every database's limit on query parameters (SQLite builds
+    before 3.32 allow 999), so a long list of ids is read in several queries.
+    """
+    return max(int(getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("ID_BATCH_SIZE", DEFAULT_ID_BATCH_SIZE)), 1)

@@ -12,9 +12,11 @@ enough to draw the page links, so:
 - a filtered queryset is counted exactly up to a bound, and above it the
   planner's estimate (PostgreSQL) or the bound itself is used.
 
-Used by the admin's paginator here, and by the dashboard.
+Used by the admin's paginator here, and by the dashboard (``bounded_count``,
+``count_up_to``): every count either runs goes through this module.
 """
 import json
+from typing import NamedTuple
 
 from django.core.paginator import Paginator
 from django.db import connections
@@ -88,8 +90,43 @@ def is_unfiltered(queryset):
     return not (query.has_filters() or query.distinct or query.is_sliced or query.combinator)
 
 
+def count_up_to(queryset, limit):
+    """How many rows ``queryset`` holds, reading at most ``limit + 1`` of them.
+
+    ``COUNT(*)`` over a ``LIMIT``ed subquery of primary keys: an answer of
+    ``limit + 1`` means "more than ``limit``".
+    """
+    return queryset.order_by().values("pk")[: limit + 1].count()
+
+
+class BoundedCount(NamedTuple):
+    """How many rows match: ``exact``, or more than ``at_least`` with the database's ``estimate`` (or None)."""
+
+    exact: int | None = None
+    at_least: int | None = None
+    estimate: int | None = None
+
+
+def bounded_count(queryset, limit) -> BoundedCount:
+    """Count ``queryset`` without ever reading more than ``limit + 1`` of its rows.
+
+    Unfiltered: the table's estimate (``estimated_table_rows``) when it is
+    above ``limit``, with no count at all. Otherwise (or when the database
+    has no estimate) an exact count capped at ``limit`` (``count_up_to``),
+    plus the planner's estimate when the cap is reached.
+    """
+    if is_unfiltered(queryset):
+        estimate = estimated_table_rows(queryset.model, queryset.db)
+        if estimate is not None and estimate > limit:
+            return BoundedCount(at_least=limit, estimate=estimate)
+    counted = count_up_to(queryset, limit)
+    if counted <= limit:
+        return BoundedCount(exact=counted)
+    return BoundedCount(at_least=limit, estimate=planner_estimate(queryset.values("pk")))
+
+
 def fast_count(queryset, threshold=ESTIMATE_THRESHOLD, limit=BOUNDED_COUNT_LIMIT):
-    """A count of ``queryset`` that never reads a large table in full.
+    """A count of ``queryset`` that never reads a large table in full (one number, for a paginator).
 
     Exact for small tables and for filtered results of up to ``limit``
     rows; an estimate beyond (never less than ``limit + 1``).
@@ -99,10 +136,10 @@ def fast_count(queryset, threshold=ESTIMATE_THRESHOLD, limit=BOUNDED_COUNT_LIMIT
         if estimate is not None and estimate >= threshold:
             return estimate
         return queryset.count()
-    bounded = queryset.order_by()[: limit + 1].count()
-    if bounded <= limit:
-        return bounded
-    return max(limit + 1, planner_estimate(queryset) or 0)
+    count = bounded_count(queryset, limit)
+    if count.exact is not None:
+        return count.exact
+    return max(limit + 1, count.estimate or 0)
 
 
 class EstimatedCountPaginator(Paginator):

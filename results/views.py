@@ -28,8 +28,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
 from kombu.utils.encoding import safe_repr
 
-from .backends.database import ID_BATCH_SIZE, DatabaseBackend, batched
+from .backends.database import DatabaseBackend
 from .conf import group_results_limit
+from .utils import batched
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _member_statuses(group_id, members):
 def _read_rows(backend, task_ids):
     manager = backend.TaskModel._default_manager
     rows = {}
-    for batch in batched(task_ids, ID_BATCH_SIZE):
+    for batch in batched(task_ids):
         rows.update((row.task_id, row) for row in manager.filter(task_id__in=batch))
     # A task with no row yet is PENDING, as get_task_meta says.
     return [backend._meta_from_row(rows.get(task_id) or backend.TaskModel(task_id=task_id)) for task_id in task_ids]
@@ -102,7 +103,7 @@ def _read_rows(backend, task_ids):
 def _read_statuses(backend, task_ids):
     manager = backend.TaskModel._default_manager
     statuses = {}
-    for batch in batched(task_ids, ID_BATCH_SIZE):
+    for batch in batched(task_ids):
         statuses.update(manager.filter(task_id__in=batch).values_list("task_id", "status"))
     return [statuses.get(task_id, states.PENDING) for task_id in task_ids]
 

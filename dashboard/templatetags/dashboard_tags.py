@@ -2,8 +2,7 @@
 from django import template
 from django.urls import reverse
 
-from .. import formatting
-from ..views.base import url_with
+from .. import formatting, querystrings
 
 register = template.Library()
 
@@ -39,7 +38,10 @@ def get_item(mapping, key):
         return None
 
 
-@register.simple_tag(takes_context=True)
-def sort_url(context, alias):
-    """This list's URL sorted by ``alias``, back on its first page, without empty parameters."""
-    return url_with(context["request"], drop=("cursor", "page"), sort=str(alias))
+@register.filter
+def shareable(querydict, drop=""):
+    """``request.GET|shareable:"cursor page"``: the query without blank values, nor the keys named.
+
+    What ``{% querystring %}`` builds the lists' links from (``dashboard.querystrings``).
+    """
+    return querystrings.shareable(querydict, drop.split())

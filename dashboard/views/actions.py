@@ -13,9 +13,7 @@ Gating happens before anything else, on GET and POST alike: with
 """
 import json
 
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -27,8 +25,10 @@ from django.views.generic import View
 from .. import actions, selectors
 from ..conf import dashboard_setting
 from ..filters import TaskFilter
+from ..forms import ActionForm, NextForm, TerminateForm, not_an_id
 from ..navigation import SECTIONS
-from .base import ResultsViewerRequiredMixin, canonical_query
+from ..querystrings import canonical_query
+from .base import ResultsViewerRequiredMixin
 
 Action = actions.Action
 
@@ -52,68 +52,6 @@ DESCRIPTIONS = {
     ),
     Action.DELETE: gettext_lazy("Delete the stored results of these tasks. The tasks themselves are not affected."),
 }
-
-
-def not_an_id(task_id, reason):
-    """The message refusing ``task_id``: its start, control characters escaped, and why."""
-    shown = ascii(task_id[:60]) + ("…" if len(task_id) > 60 else "")
-    return _("%(id)s cannot be a task id: %(reason)s.") % {"id": shown, "reason": reason}
-
-
-class TaskIdsField(forms.CharField):
-    """The confirmed task ids, as a JSON list in one hidden field (a thousand fields would hit Django's form limits).
-
-    The confirmation page writes it; anything else a POST puts there is
-    refused with the reason before a task is read or anything written:
-    JSON nested too deeply for the parser (which would raise
-    ``RecursionError``), anything but a flat list of strings, more entries
-    than ``ACTION_LIMIT``, a string that cannot be a task id (longer than the
-    audit trail's column, a NUL character: ``actions.task_id_refusal``). The request
-    body itself is bounded by Django (``DATA_UPLOAD_MAX_MEMORY_SIZE``).
-    """
-
-    widget = forms.HiddenInput
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        try:
-            ids = json.loads(value)
-        except RecursionError:
-            raise ValidationError(
-                _("The list of tasks is nested too deeply to read: it must be a JSON list of task ids.")
-            ) from None
-        except ValueError:
-            raise ValidationError(_("The list of tasks is not valid JSON: reload the confirmation page.")) from None
-        # An empty string is an id: "all matching" can select a row stored with one.
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-            raise ValidationError(
-                _("The list of tasks must be a JSON list of task ids (strings): reload the confirmation page.")
-            )
-        limit = dashboard_setting("ACTION_LIMIT")
-        if len(ids) > limit:
-            raise ValidationError(_("At most %(limit)s tasks per action.") % {"limit": limit})
-        for task_id in ids:
-            reason = actions.task_id_refusal(task_id)
-            if reason:
-                raise ValidationError(not_an_id(task_id, reason))
-        return list(dict.fromkeys(ids))
-
-
-class ActionForm(forms.Form):
-    task_ids = TaskIdsField()
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
-
-
-class TerminateForm(ActionForm):
-    really = forms.BooleanField(
-        required=True,
-        label=gettext_lazy("Yes: kill the worker processes running these tasks."),
-        error_messages={"required": gettext_lazy("Terminating kills running work: tick the box to confirm it.")},
-    )
-
-
-class NextForm(forms.Form):
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class GatedActionView(ResultsViewerRequiredMixin, View):
@@ -175,7 +113,8 @@ class TaskActionView(GatedActionView):
         form = self.get_form_class()(
             initial={"task_ids": json.dumps(selection["ids"]), "next": request.GET.get("next", "")}
         )
-        return self.page("dashboard/actions/confirm.html", {**selection, **self.preview(selection["ids"]), "form": form})
+        context = {**selection, **self.preview(selection["ids"]), "form": form}
+        return self.page("dashboard/actions/confirm.html", context)
 
     def post(self, request, *args, **kwargs):
         form = self.get_form_class()(request.POST)
@@ -210,13 +149,15 @@ class TaskActionView(GatedActionView):
                 return {"errors": [_("No task matches these filters: nothing to do.")], "ids": []}
             return {
                 "ids": ids[:limit], "count": min(len(ids), limit), "more": len(ids) > limit, "limit": limit,
-                "scope": "filter", "query": canonical_query(query, drop=("scope", "next", "cursor", "page", "sort", "refresh")),
+                "scope": "filter",
+                "query": canonical_query(query, drop=("scope", "next", "cursor", "page", "sort", "refresh")),
             }
         ids = list(dict.fromkeys(value for value in query.getlist("task_id") if value))
         if not ids:
             return {"errors": [_("No task chosen: tick tasks in the list, or use “all matching”.")], "ids": []}
         if len(ids) > limit:
-            return {"errors": [_("At most %(limit)s tasks per action; %(n)s were chosen.") % {"limit": limit, "n": len(ids)}], "ids": []}
+            error = _("At most %(limit)s tasks per action; %(n)s were chosen.") % {"limit": limit, "n": len(ids)}
+            return {"errors": [error], "ids": []}
         refused = [not_an_id(task_id, reason) for task_id in ids if (reason := actions.task_id_refusal(task_id))]
         if refused:
             return {"errors": refused, "ids": []}
@@ -225,7 +166,7 @@ class TaskActionView(GatedActionView):
     def preview(self, ids):
         """What the confirmation lists: the first tasks, and for a retry which ones would be refused, and why."""
         shown = ids[:CONFIRM_LISTED]
-        rows = actions.stored_tasks(shown, ("task_name", "status"))
+        rows = selectors.stored_tasks(shown, ("task_name", "status"))
         context = {
             "description": DESCRIPTIONS[self.action],
             "listed": [(task_id, rows.get(task_id)) for task_id in shown],
@@ -245,9 +186,7 @@ class DeleteExpiredView(GatedActionView):
         expires = actions.result_expires()
         context = {"expires": expires, "form": NextForm(initial={"next": request.GET.get("next", "")})}
         if expires is not None:
-            context["expired_count"] = selectors.count_rows(
-                selectors.expired_task_rows(expires), filtered=True
-            )
+            context["expired_count"] = selectors.count_rows(selectors.expired_task_rows(expires))
         return self.page("dashboard/actions/delete_expired.html", context)
 
     def post(self, request, *args, **kwargs):

@@ -1,31 +1,26 @@
 """``/dashboard/audit/``: the operator actions, newest first, and one action's tasks."""
-from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django_tables2 import LazyPaginator
 
+from .. import selectors
 from ..conf import dashboard_setting
-from ..models import AuditEntry
+from ..pagination import NumberedPaginator
 from ..tables import AuditTable
 from .base import DashboardView
+from .lists import PagedTableView
 
 
-class AuditListView(DashboardView):
+class AuditListView(PagedTableView):
     section = "audit"
     template_name = "dashboard/audit/list.html"
+    table_class = AuditTable
 
-    def get(self, request, *args, **kwargs):
-        table = AuditTable(AuditEntry.objects.all())
-        error, status = "", 200
-        try:
-            number = int(request.GET.get("page", "1"))
-            if not 1 <= number <= dashboard_setting("MAX_PAGE"):
-                raise ValueError(number)
-            table.paginate(paginator_class=LazyPaginator, per_page=dashboard_setting("AUDIT_PER_PAGE"), page=number)
-        except (ValueError, EmptyPage, PageNotAnInteger, OverflowError):
-            error, status = _("No such page: showing the first one."), 400
-            table.paginate(paginator_class=LazyPaginator, per_page=dashboard_setting("AUDIT_PER_PAGE"), page=1)
-        return self.render_to_response(self.get_context_data(table=table, page_error=error), status=status)
+    def get_table_data(self):
+        return selectors.audit_entries()
+
+    def paginate_table(self, table):
+        per_page, max_page = dashboard_setting("AUDIT_PER_PAGE"), dashboard_setting("MAX_PAGE")
+        table.paginate(NumberedPaginator, per_page, self.request.GET.get("page"), max_page=max_page)
 
 
 class AuditEntryView(DashboardView):
@@ -33,7 +28,7 @@ class AuditEntryView(DashboardView):
     template_name = "dashboard/audit/entry.html"
 
     def get(self, request, pk, *args, **kwargs):
-        entry = AuditEntry.objects.filter(pk=pk).first()
+        entry = selectors.audit_entry(pk)
         if entry is None:
             raise Http404(_("No such audit entry"))
-        return self.render_to_response(self.get_context_data(entry=entry, tasks=list(entry.tasks.order_by("id"))))
+        return self.render_to_response(self.get_context_data(entry=entry, tasks=selectors.audited_tasks(entry)))

@@ -1,7 +1,5 @@
 """What every dashboard page shares: the access rule, the layout's context,
 and answering htmx requests with only the part of the page they swap."""
-from urllib.parse import urlencode
-
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
 from django.utils.cache import patch_vary_headers
@@ -10,6 +8,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from ..access import can_view_results
 from ..navigation import SECTIONS
+from ..querystrings import shareable_url
 
 
 class ResultsViewerRequiredMixin(UserPassesTestMixin):
@@ -76,7 +75,7 @@ class DashboardView(ResultsViewerRequiredMixin, TemplateView):
     def push_shareable_url(self, response):
         """After an htmx swap the browser shows this view's shareable URL (live-refresh polls excepted)."""
         if self.is_partial_request() and self.request.htmx.trigger != self.partial_target:
-            push_url(response, url_with(self.request))
+            push_url(response, shareable_url(self.request))
         return response
 
     def get_context_data(self, **kwargs):
@@ -86,28 +85,3 @@ class DashboardView(ResultsViewerRequiredMixin, TemplateView):
         context["is_partial"] = self.is_partial_request()
         return context
 
-
-def canonical_query(querydict, drop=()):
-    """The query string without empty values (and without ``drop``): the shareable form of a view."""
-    pairs = [
-        (key, value)
-        for key, values in querydict.lists()
-        if key not in drop
-        for value in values
-        if value.strip() != ""
-    ]
-    return urlencode(pairs)
-
-
-def url_with(request, drop=(), **changes):
-    """This page's URL with some query parameters changed (None removes one)."""
-    query = request.GET.copy()
-    for key in drop:
-        query.pop(key, None)
-    for key, value in changes.items():
-        if value is None:
-            query.pop(key, None)
-        else:
-            query[key] = str(value)
-    encoded = canonical_query(query)
-    return f"{request.path}?{encoded}" if encoded else request.path

@@ -13,32 +13,14 @@ import hashlib
 import time
 from datetime import timedelta
 
-from django import forms
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import condition
 
 from .. import chords, selectors
 from ..conf import dashboard_setting
+from ..forms import ChordOptionsForm
 from .base import DashboardView
-
-
-class ChordOptionsForm(forms.Form):
-    refresh = forms.TypedChoiceField(label=_("Live refresh"), required=False, coerce=int, empty_value=None, choices=())
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["refresh"].choices = [("0", _("paused"))] + [
-            (str(seconds), _("every %(s)s s") % {"s": seconds})
-            for seconds in sorted({dashboard_setting("CHORDS_REFRESH"), *dashboard_setting("REFRESH_INTERVALS")})
-        ]
-
-    def interval(self):
-        """Seconds between polls; 0 when paused. A bad value falls back to the default."""
-        if self.is_valid() and self.cleaned_data.get("refresh") is not None:
-            return self.cleaned_data["refresh"]
-        return dashboard_setting("CHORDS_REFRESH")
 
 
 def chords_etag(request, *args, **kwargs):

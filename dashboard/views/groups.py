@@ -5,7 +5,8 @@ from django_htmx.http import HttpResponseStopPolling
 
 from .. import decoding, formatting, selectors
 from ..conf import dashboard_setting
-from ..filters import GroupFilter, ListOptionsForm
+from ..filters import GroupFilter
+from ..forms import ListOptionsForm
 from ..tables import GroupTable
 from .base import DashboardView
 from .lists import FilteredListView
@@ -21,7 +22,7 @@ class GroupListView(FilteredListView):
     filterset_class = GroupFilter
     table_class = GroupTable
 
-    def rows(self):
+    def get_queryset(self):
         return selectors.group_rows()
 
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from .. import selectors
+from ..conf import dashboard_setting
 from .base import DashboardView
 
 WINDOWS = (("hour", "Last hour", timedelta(hours=1)), ("day", "Last 24 hours", timedelta(days=1)))
@@ -36,14 +37,14 @@ class StatusCountsView(DashboardView):
         windows = []
         for key, label, span in WINDOWS:
             since = now - span
-            counts, capped = selectors.status_counts_since(since)
+            counted = selectors.status_counts_since(since)
             after = timezone.localtime(since).strftime("%Y-%m-%dT%H:%M:%S")
             rows = [
                 (status, n, urlencode({"status": status, "date_done_after": after}))
-                for status, n in counts.items()
+                for status, n in counted.counts.items()
             ]
-            windows.append({"key": key, "label": label, "rows": rows, "capped": capped,
+            windows.append({"key": key, "label": label, "rows": rows, "capped": counted.capped,
                             "all_query": urlencode({"date_done_after": after})})
         context["windows"] = windows
-        context["count_limit"] = selectors.dashboard_setting("COUNT_LIMIT")
+        context["count_limit"] = dashboard_setting("COUNT_LIMIT")
         return context

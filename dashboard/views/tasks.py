@@ -21,7 +21,7 @@ class TaskListView(FilteredListView):
     filterset_class = TaskFilter
     table_class = TaskTable
 
-    def rows(self):
+    def get_queryset(self):
         return selectors.task_rows()
 
     def get_table_class(self):
@@ -44,7 +44,7 @@ class TaskCountView(DashboardView):
         filterset = TaskFilter(request.GET, queryset=selectors.task_rows())
         count = None
         if filterset.is_valid():
-            count = selectors.count_rows(filterset.qs, filtered=bool(filterset.active_filters))
+            count = selectors.count_rows(filterset.qs)
         context = self.get_context_data(count=count, noun=self.noun, filterset=filterset)
         return self.render_to_response(context, status=200 if count else 400)
 
@@ -99,6 +99,7 @@ class TaskDetailView(DashboardView):
             "meta_extra": decoding.pretty(extra_meta) if extra_meta else "",
             "meta_note": meta_note,
             "group": selectors.group_of_task(task, meta),
+            "history": selectors.task_history(task.task_id),
         }
 
 
@@ -114,8 +115,8 @@ class SameArgumentsView(DashboardView):
         task = selectors.task_by_id(task_id)
         if task is None:
             raise Http404("No such task")
-        runs, scanned_all = selectors.runs_with_same_arguments(task)
-        return self.render_to_response(
-            self.get_context_data(task=task, runs=runs, scanned_all=scanned_all,
-                                  scan=dashboard_setting("SAME_ARGS_SCAN"))
+        same = selectors.runs_with_same_arguments(task)
+        context = self.get_context_data(
+            task=task, runs=same.runs, scanned_all=same.scanned_all, scan=dashboard_setting("SAME_ARGS_SCAN")
         )
+        return self.render_to_response(context)

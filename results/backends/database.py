@@ -28,6 +28,7 @@ from kombu.serialization import loads
 
 from ..managers import check_id, check_lengths, transaction_retry
 from ..models import ChordCounter, GroupResult, TaskResult, flatten_result_tuples
+from ..utils import batched
 from .outage import (
     DatabaseUnavailable,
     backoff_seconds,
@@ -38,9 +39,6 @@ from .outage import (
 )
 
 logger = get_logger(__name__)
-
-#: Ids per ``IN (...)`` query, well under every database's parameter limit.
-ID_BATCH_SIZE = 500
 
 #: A chord part is one short transaction; on SQLite several worker processes
 #: queue for the write lock, so a part may need a few tries.
@@ -214,7 +212,7 @@ class DatabaseBackend(BaseDictBackend):
         manager = self.TaskModel._default_manager
         return [
             (obj.task_id, self._meta_from_row(obj))
-            for batch in batched(task_ids, ID_BATCH_SIZE)
+            for batch in batched(task_ids)
             for obj in manager.filter(task_id__in=batch, status__in=ready_states)
         ]
 
@@ -403,7 +401,7 @@ class DatabaseBackend(BaseDictBackend):
     def _missing_and_unready(self, task_ids, db):
         """``(missing, unready)``: header tasks with no stored row, and those whose row is not ready."""
         statuses = {}
-        for batch in batched(task_ids, ID_BATCH_SIZE):
+        for batch in batched(task_ids):
             statuses.update(
                 self.TaskModel._default_manager.using(db)
                 .filter(task_id__in=batch)
@@ -441,7 +439,7 @@ class DatabaseBackend(BaseDictBackend):
         ids = [result.id for result in header.results]
         tasks = self.TaskModel._default_manager.using(db)
         rows = {}
-        for batch in batched(ids, ID_BATCH_SIZE):
+        for batch in batched(ids):
             rows.update((row.task_id, row) for row in tasks.filter(task_id__in=batch))
         values = []
         for task_id in ids:
@@ -491,8 +489,3 @@ def periodic_task_name(request: Context | None) -> str | None:
         if isinstance(headers, dict):
             name = headers.get("periodic_task_name")
     return name
-
-
-def batched(items, size):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from dashboard import selectors
 from dashboard.filters import TaskFilter
+from dashboard.pagination import Cursor, KeysetPaginator
 from results.models import TaskResult
 
 pytestmark = pytest.mark.postgresql
@@ -54,7 +55,7 @@ def many_rows(db):
 def plan_of(query, cursor=None):
     filterset = TaskFilter(QueryDict(query), queryset=selectors.task_rows())
     assert filterset.is_valid(), filterset.errors
-    return selectors.keyset_query(filterset.qs, cursor, 25).explain()
+    return KeysetPaginator(filterset.qs, 25).query(cursor).explain()
 
 
 def assert_reads_in_order(plan, index):
@@ -75,7 +76,7 @@ def test_first_page_reads_the_filters_index_in_order(many_rows):
 def test_a_deep_cursor_page_starts_inside_the_index(many_rows):
     row = TaskResult.objects.order_by("date_done", "id")[15_000]
     for query, index in CASES.items():
-        plan = plan_of(query, selectors.Cursor.at("after", row))
+        plan = plan_of(query, Cursor.at("after", row))
         assert_reads_in_order(plan, index)
         assert "Index Cond" in plan and "date_done <=" in plan
 

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from dashboard.formatting import status_badge
 
+from .conftest import pager, pager_error, pager_link
+
 URL = "/dashboard/tasks/"
 HTMX = {"HX-Request": "true", "HX-Target": "task-results"}
 
@@ -201,7 +203,7 @@ def test_sort_links_keep_the_filters_and_start_over(client_viewer, make_tasks, s
     settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0, "PER_PAGE": 2}
     make_tasks(5)
     first = client_viewer.get(URL + "?q=&status=SUCCESS&worker=")
-    second = client_viewer.get(first.context["pager"].next_url)
+    second = client_viewer.get(pager_link(first, "next"))
     html = second.content.decode()
     assert 'href="/dashboard/tasks/?status=SUCCESS&amp;sort=task_name"' in html
     assert 'rel="next"' in html and 'rel="prev"' in html
@@ -225,16 +227,16 @@ def test_cursor_pages_through_every_row_once(client_viewer, make_tasks, settings
         response = client_viewer.get(url)
         assert response.status_code == 200
         seen += ids_in(response)
-        url = response.context["pager"].next_url
+        url = pager_link(response, "next")
         pages += 1
     assert seen == expected and pages == 5
     assert 'rel="prev"' in response.content.decode() and 'rel="next"' not in response.content.decode()
     # and back again, with the previous-page cursors
-    back, url = [], response.context["pager"].previous_url
+    back, url = [], pager_link(response, "prev")
     while url:
         response = client_viewer.get(url)
         back = ids_in(response) + back
-        url = response.context["pager"].previous_url
+        url = pager_link(response, "prev")
     assert back == expected[: len(back)] and len(back) == 28
 
 
@@ -246,7 +248,7 @@ def test_cursor_paging_with_equal_dates_uses_the_id(client_viewer, make_task, se
     while url:
         response = client_viewer.get(url)
         seen += ids_in(response)
-        url = response.context["pager"].next_url
+        url = pager_link(response, "next")
     assert seen == [t.task_id for t in sorted(tasks, key=lambda t: t.pk, reverse=True)]
 
 
@@ -255,8 +257,8 @@ def test_oldest_first_also_pages_by_cursor(client_viewer, make_tasks, settings):
     tasks = make_tasks(10)
     first = client_viewer.get(URL + "?sort=date_done")
     assert ids_in(first) == [t.task_id for t in tasks[:4]]
-    assert "cursor=after." in first.context["pager"].next_url
-    second = client_viewer.get(first.context["pager"].next_url)
+    assert "cursor=after." in pager_link(first, "next")
+    second = client_viewer.get(pager_link(first, "next"))
     assert ids_in(second) == [t.task_id for t in tasks[4:8]]
 
 
@@ -264,9 +266,9 @@ def test_other_sorts_page_by_number(client_viewer, make_tasks, settings):
     settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0, "PER_PAGE": 4}
     make_tasks(10)
     first = client_viewer.get(URL + "?sort=task_id")
-    assert first.context["pager"].number == 1
-    third = client_viewer.get(first.context["pager"].next_url.replace("page=2", "page=3"))
-    assert len(ids_in(third)) == 2 and not third.context["pager"].has_next
+    assert "Page 1" in pager(first)
+    third = client_viewer.get(pager_link(first, "next").replace("page=2", "page=3"))
+    assert len(ids_in(third)) == 2 and pager_link(third, "next") is None and "Page 3" in pager(third)
 
 
 @pytest.mark.parametrize(
@@ -307,9 +309,9 @@ def test_bad_filter_values_show_the_form_error_never_a_500(client_viewer, make_t
 def test_bad_paging_input_is_reported_never_a_500(client_viewer, make_task, query):
     make_task()
     response = client_viewer.get(f"{URL}?{query}")
-    assert response.status_code in (200, 400)
-    assert response.context["pager"].errors
-    assert 'class="pager"' in response.content.decode() and 'class="error"' in response.content.decode()
+    assert response.status_code == 400
+    assert pager_error(response)
+    assert ids_in(response) == ids_in(client_viewer.get(URL + ("?sort=task_name" if "sort=" in query else "")))
 
 
 def test_a_ten_kilobyte_query_string_is_handled(client_viewer, db):

@@ -5,7 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from results.counting import (
+    BoundedCount,
     EstimatedCountPaginator,
+    bounded_count,
+    count_up_to,
     estimated_table_rows,
     fast_count,
     is_unfiltered,
@@ -105,3 +108,31 @@ def test_paginator_uses_the_estimate_for_querysets(monkeypatch):
 
 def test_paginator_counts_plain_lists_as_django_does():
     assert EstimatedCountPaginator(list(range(25)), 10).count == 25
+
+
+def test_count_up_to_stops_reading_after_the_limit():
+    make_tasks(6)
+    with CaptureQueriesContext(connection) as queries:
+        assert count_up_to(TaskResult.objects.filter(status=states.SUCCESS), 4) == 5
+    assert "LIMIT 5" in sql_of(queries.captured_queries)
+    assert count_up_to(TaskResult.objects.filter(status=states.SUCCESS), 10) == 6
+
+
+def test_bounded_count_is_exact_up_to_the_limit_then_more_than_it():
+    make_tasks(6)
+    failures = TaskResult.objects.filter(status=states.FAILURE)
+    assert bounded_count(failures, 5) == BoundedCount(exact=0)
+    assert bounded_count(TaskResult.objects.filter(status=states.SUCCESS), 6) == BoundedCount(exact=6)
+    over = bounded_count(TaskResult.objects.filter(status=states.SUCCESS), 5)
+    assert (over.exact, over.at_least) == (None, 5)
+    assert (over.estimate is not None) == (connection.vendor == "postgresql")
+
+
+def test_bounded_count_of_a_large_unfiltered_table_is_its_estimate_without_a_count(monkeypatch):
+    make_tasks(3)
+    monkeypatch.setattr("results.counting.estimated_table_rows", lambda model, using: 2_000_000)
+    with CaptureQueriesContext(connection) as queries:
+        assert bounded_count(TaskResult.objects.all(), 1_000) == BoundedCount(at_least=1_000, estimate=2_000_000)
+    assert not queries.captured_queries
+    # Below the limit, the estimate is not trusted: the rows are counted.
+    assert bounded_count(TaskResult.objects.all(), 5_000_000) == BoundedCount(exact=3)
