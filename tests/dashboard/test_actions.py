@@ -1,6 +1,7 @@
 """Operator actions: gating (ALLOW_EDITS, permissions, CSRF), confirmation, retry/revoke/delete, refusals,
 broker down."""
 import json
+import sys
 import uuid
 from datetime import timedelta
 from unittest import mock
@@ -424,12 +425,16 @@ class TestBrokerDown:
         assert AuditEntry.objects.get().outcome == "failed"
 
 
-def test_the_project_apps_tasks_are_known_in_the_web_process():
+def test_the_apps_task_modules_are_imported_in_the_web_process():
     """A web process never imported the tasks modules a worker imports: the registry check does it first."""
-    from dashboard_project.celery import app
-
-    names = actions.registered_tasks(app)
-    assert "emails.tasks.send_welcome_email" in names
+    module = "tests.dashboard.web_process_tasks"
+    assert module not in sys.modules
+    app = Celery("web-process", set_as_current=False)
+    app.conf.include = [module]
+    try:
+        assert "tests.dashboard.web_process_tasks.imported_on_demand" in actions.registered_tasks(app)
+    finally:
+        app.close()
 
 
 def test_next_only_leads_back_into_this_site(client_operator, make_task, edits, app):
