@@ -54,6 +54,31 @@ DEFAULTS = {
     # Rows per page of the audit trail, and entries shown on a task's page.
     "AUDIT_PER_PAGE": 50,
     "AUDIT_SHOWN_ON_TASK": 20,
+    # Statistics (``dashboard.statistics``). The pass counts rows whose
+    # ``date_done`` is at least STATISTICS_LAG seconds old (room for a
+    # worker's write to commit, and for clocks a little apart), at most
+    # STATISTICS_PASS_ROWS per pass. A page whose figures are older than
+    # STATISTICS_STALE seconds runs a pass of at most
+    # STATISTICS_PAGE_PASS_ROWS rows itself (no beat needed).
+    "STATISTICS_LAG": 5,
+    "STATISTICS_PASS_ROWS": 20_000,
+    "STATISTICS_STALE": 30,
+    "STATISTICS_PAGE_PASS_ROWS": 5_000,
+    # How long figures are kept, per granularity (days): minutes serve the
+    # windows up to 24 hours, hours the 7-day window and the ends of longer
+    # ones, days everything (STATISTICS_RETENTION_DAYS).
+    "STATISTICS_RETENTION_DAYS": 90,
+    "STATISTICS_MINUTE_DAYS": 3,
+    "STATISTICS_HOUR_DAYS": 62,
+    # A task stored again (a new ready state) within this many days of being
+    # counted replaces its earlier figures; the pass remembers counted rows
+    # that long.
+    "STATISTICS_RECOUNT_DAYS": 7,
+    # Rows deleted per statement when old figures are pruned.
+    "STATISTICS_PRUNE_BATCH": 5_000,
+    # A worker that stored results in the window and none for this many
+    # seconds is flagged as gone quiet.
+    "WORKER_QUIET_AFTER": 600,
 }
 
 

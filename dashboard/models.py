@@ -12,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from results.conf import task_id_max_length
 
+# The statistics tables are this app's models too (``dashboard.statistics``).
+from .statistics.models import Bucket, CountedTask, RollupState
+
+__all__ = ["AuditEntry", "AuditedTask", "Bucket", "CountedTask", "RollupState"]
+
 
 class AuditEntry(models.Model):
     class Action(models.TextChoices):
@@ -62,3 +67,4 @@ class AuditedTask(models.Model):
 
     def __str__(self):
         return f"{self.task_id}: {'ok' if self.ok else 'not done'}"
+

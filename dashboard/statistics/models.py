@@ -1,0 +1,87 @@
+"""The statistics tables: figures per time bucket, and what the pass has counted.
+
+They belong to the ``dashboard`` app (``results`` stays as its users know
+it) and outlive the results they were counted from: expiring results
+changes no past figure.
+"""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from results.conf import task_id_max_length
+
+from .buckets import DAY, HOUR, MINUTE
+
+
+class Dimension(models.TextChoices):
+    ALL = "a", _("all tasks")
+    TASK_NAME = "t", _("task name")
+    WORKER = "w", _("worker")
+    PERIODIC = "p", _("periodic task")
+
+
+class Granularity(models.TextChoices):
+    MINUTE_ = MINUTE, _("minute")
+    HOUR_ = HOUR, _("hour")
+    DAY_ = DAY, _("day")
+
+
+class Bucket(models.Model):
+    """Tasks that finished in one time bucket, for one task name, worker or periodic task (or all), in one state.
+
+    ``runtime`` and ``wait`` are histograms (``histogram.encode``) of their
+    runtimes (``date_done - date_started``) and queue waits (``date_started
+    - date_created``), in milliseconds; a task stored without a start time
+    is counted but has neither.
+    """
+
+    granularity = models.CharField(max_length=1, choices=Granularity.choices)
+    start = models.DateTimeField()
+    dimension = models.CharField(max_length=1, choices=Dimension.choices)
+    key = models.CharField(max_length=task_id_max_length(), blank=True)
+    status = models.CharField(max_length=50)
+    count = models.PositiveBigIntegerField(default=0)
+    runtime = models.TextField(blank=True, default="")
+    wait = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "dimension", "key", "start", "status"], name="dashboard_bucket_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["granularity", "dimension", "start"], name="dashboard_bucket_dim_start")]
+
+    def __str__(self):
+        return f"{self.granularity} {self.start:%Y-%m-%d %H:%M} {self.dimension}:{self.key} {self.status} {self.count}"
+
+
+class CountedTask(models.Model):
+    """A result row as the pass counted it: when it is stored again, its old figures are taken back first.
+
+    Keyed by the result row's own id (no foreign key: results expire,
+    statistics stay). Kept for ``STATISTICS_RECOUNT_DAYS``.
+    """
+
+    row_id = models.BigIntegerField(primary_key=True)
+    date_done = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=50)
+    task_name = models.CharField(max_length=task_id_max_length(), blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    periodic_task_name = models.CharField(max_length=255, blank=True)
+    runtime_ms = models.FloatField(null=True)
+    wait_ms = models.FloatField(null=True)
+
+    def __str__(self):
+        return f"row {self.row_id} ({self.status})"
+
+
+class RollupState(models.Model):
+    """Where the pass stands: the (``date_done``, id) of the last row it counted. One row."""
+
+    done_until = models.DateTimeField(null=True)
+    done_until_id = models.BigIntegerField(default=0)
+    updated = models.DateTimeField(null=True)
+    counted = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"statistics up to {self.done_until} (row {self.done_until_id})"

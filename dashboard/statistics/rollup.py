@@ -1,0 +1,298 @@
+"""The statistics pass: count the results that became ready since the last pass.
+
+A pass reads, in ``(date_done, id)`` order through the ``date_done`` index,
+the ready rows after its watermark, at most ``STATISTICS_PASS_ROWS``, and
+only those at least ``STATISTICS_LAG`` seconds old (a worker's write still
+being committed, or a worker's clock a little behind, is not skipped over).
+It adds each row to its minute, hour and day buckets, for all tasks, its
+task name, its worker and its periodic task, and moves the watermark, in
+one transaction:
+
+- passes are serialised by a lock on the one ``RollupState`` row (a second
+  pass skips where the database can, else waits), so two at once never
+  count a row twice;
+- a pass that fails or is killed rolls back whole: nothing counted, the
+  watermark unmoved, and the next pass counts the same rows;
+- a row stored again with a new ready state (a task delivered twice, a
+  revoke after the end) comes back after the watermark with a new
+  ``date_done``: ``CountedTask`` remembers how each row was counted, so
+  its earlier figures are taken back before the new ones are added.
+
+It never runs on the workers' write path: a Celery periodic task
+(``dashboard.tasks.rollup_statistics``), ``manage.py rollup``, and a page
+whose figures are stale run it.
+"""
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from celery import states
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from results.models import TaskResult
+from results.utils import batched
+
+from ..conf import dashboard_setting
+from . import histogram
+from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, bucket_start
+from .models import Bucket, CountedTask, Dimension, RollupState
+
+READY_STATES = sorted(states.READY_STATES)
+ROW_FIELDS = ("id", "date_done", "status", "task_name", "worker", "periodic_task_name", "date_started", "date_created")
+
+
+class PassResult(NamedTuple):
+    rows: int  # rows read
+    counted: int  # counted for the first time
+    recounted: int  # stored again since they were counted: their figures moved
+    done_until: datetime | None
+    caught_up: bool  # no more rows to count (but those younger than the lag)
+
+
+class Counted(NamedTuple):
+    """How a row is counted: the keys it adds to, and its durations."""
+
+    date_done: datetime
+    status: str
+    task_name: str
+    worker: str
+    periodic_task_name: str
+    runtime_ms: float | None
+    wait_ms: float | None
+
+    def bucket_keys(self):
+        """``(granularity, start, dimension, key, status)`` of every bucket this row counts in."""
+        dimensions = [(Dimension.ALL, "")]
+        if self.task_name:
+            dimensions.append((Dimension.TASK_NAME, self.task_name))
+        if self.worker:
+            dimensions.append((Dimension.WORKER, self.worker))
+        if self.periodic_task_name:
+            dimensions.append((Dimension.PERIODIC, self.periodic_task_name))
+        for granularity in GRANULARITIES:
+            start = bucket_start(self.date_done, granularity)
+            for dimension, key in dimensions:
+                yield granularity, start, dimension, key, self.status
+
+
+def milliseconds(later, earlier):
+    if later is None or earlier is None:
+        return None
+    return max((later - earlier).total_seconds() * 1000, 0.0)
+
+
+def counted_from_row(row) -> Counted:
+    _id, date_done, status, task_name, worker, periodic, date_started, date_created = row
+    return Counted(
+        date_done=date_done,
+        status=status,
+        task_name=task_name or "",
+        worker=worker or "",
+        periodic_task_name=periodic or "",
+        runtime_ms=milliseconds(date_done, date_started),
+        wait_ms=milliseconds(date_started, date_created),
+    )
+
+
+def counted_from_log(entry: CountedTask) -> Counted:
+    return Counted(
+        entry.date_done, entry.status, entry.task_name, entry.worker, entry.periodic_task_name,
+        entry.runtime_ms, entry.wait_ms,
+    )
+
+
+class Deltas:
+    """Changes to buckets: counts and histogram counts to add (or take back)."""
+
+    def __init__(self):
+        self.changes = defaultdict(lambda: [0, Counter(), Counter()])
+
+    def add(self, counted: Counted, sign: int = 1):
+        runtime_bin = None if counted.runtime_ms is None else histogram.bin_of(counted.runtime_ms)
+        wait_bin = None if counted.wait_ms is None else histogram.bin_of(counted.wait_ms)
+        for key in counted.bucket_keys():
+            change = self.changes[key]
+            change[0] += sign
+            if runtime_bin is not None:
+                change[1][runtime_bin] += sign
+            if wait_bin is not None:
+                change[2][wait_bin] += sign
+
+    def apply(self, using):
+        """Write the changes: existing buckets updated, new ones created, emptied ones deleted."""
+        by_granularity = defaultdict(set)
+        for granularity, start, *_rest in self.changes:
+            by_granularity[granularity].add(start)
+        existing = {}
+        for granularity, starts in by_granularity.items():
+            for chunk in batched(sorted(starts)):
+                for bucket in Bucket.objects.using(using).filter(granularity=granularity, start__in=chunk):
+                    existing[(bucket.granularity, bucket.start, bucket.dimension, bucket.key, bucket.status)] = bucket
+        created, updated, emptied = [], [], []
+        for key, (count, runtime, wait) in self.changes.items():
+            bucket = existing.get(key)
+            if bucket is None:
+                if count <= 0:
+                    continue  # taking back from a bucket already pruned
+                granularity, start, dimension, name, status = key
+                bucket = Bucket(granularity=granularity, start=start, dimension=dimension, key=name, status=status)
+                created.append(bucket)
+            else:
+                updated.append(bucket)
+            bucket.count = max(bucket.count + count, 0)
+            bucket.runtime = _add_histogram(bucket.runtime, runtime)
+            bucket.wait = _add_histogram(bucket.wait, wait)
+            if bucket.pk is not None and bucket.count == 0:
+                emptied.append(bucket.pk)
+        updated = [bucket for bucket in updated if bucket.count > 0]
+        Bucket.objects.using(using).bulk_create(created, batch_size=1000)
+        Bucket.objects.using(using).bulk_update(updated, ["count", "runtime", "wait"], batch_size=1000)
+        for chunk in batched(emptied):
+            Bucket.objects.using(using).filter(pk__in=chunk).delete()
+
+
+def _add_histogram(text, change):
+    if not change:
+        return text
+    counts = histogram.decode(text)
+    counts.update(change)
+    return histogram.encode(+counts)
+
+
+def database():
+    return router.db_for_write(Bucket)
+
+
+def rollup_state(using=None) -> RollupState:
+    """The pass's state row, created on first use."""
+    using = using or database()
+    try:
+        state, _created = RollupState.objects.using(using).get_or_create(pk=1)
+    except IntegrityError:  # created by a concurrent pass meanwhile
+        state = RollupState.objects.using(using).get(pk=1)
+    return state
+
+
+def run_pass(limit: int | None = None, now: datetime | None = None, using: str | None = None) -> PassResult | None:
+    """Count the next rows; None when another pass is running (nothing is done then)."""
+    using = using or database()
+    limit = limit or dashboard_setting("STATISTICS_PASS_ROWS")
+    now = now or timezone.now()
+    rollup_state(using)
+    features = connections[using].features
+    with transaction.atomic(using=using):
+        locked = RollupState.objects.using(using).filter(pk=1)
+        if features.has_select_for_update_skip_locked:
+            locked = locked.select_for_update(skip_locked=True)
+        elif features.has_select_for_update:
+            locked = locked.select_for_update()
+        state = locked.first()
+        if state is None:
+            return None
+        rows = list(_rows_after(state, now - timedelta(seconds=dashboard_setting("STATISTICS_LAG")), limit, using))
+        counted, recounted = _count(rows, now, using)
+        if rows:
+            state.done_until, state.done_until_id = rows[-1][1], rows[-1][0]
+        state.counted += counted
+        state.updated = now
+        state.save(using=using)
+        return PassResult(len(rows), counted, recounted, state.done_until, len(rows) < limit)
+
+
+def _rows_after(state, cutoff, limit, using):
+    rows = TaskResult.objects.using(using).filter(status__in=READY_STATES, date_done__lte=cutoff)
+    if state.done_until is not None:
+        rows = rows.filter(
+            Q(date_done__gt=state.done_until) | Q(date_done=state.done_until, id__gt=state.done_until_id)
+        )
+    return rows.order_by("date_done", "id").values_list(*ROW_FIELDS)[:limit]
+
+
+def _count(rows, now, using):
+    """Add ``rows`` to the buckets; ``(counted, recounted)``."""
+    deltas = Deltas()
+    remembered = {}
+    for chunk in batched([row[0] for row in rows]):
+        remembered.update(CountedTask.objects.using(using).in_bulk(chunk))
+    keep_from = now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS"))
+    new_entries, changed_entries = [], []
+    counted = recounted = 0
+    for row in rows:
+        current = counted_from_row(row)
+        entry = remembered.get(row[0])
+        if entry is not None:
+            before = counted_from_log(entry)
+            if before == current:
+                continue
+            deltas.add(before, -1)
+            recounted += 1
+            changed_entries.append(_remember(row[0], current, entry))
+        else:
+            counted += 1
+            if current.date_done >= keep_from:
+                new_entries.append(_remember(row[0], current))
+        deltas.add(current)
+    deltas.apply(using)
+    CountedTask.objects.using(using).bulk_create(new_entries, batch_size=1000)
+    CountedTask.objects.using(using).bulk_update(changed_entries, list(Counted._fields), batch_size=1000)
+    return counted, recounted
+
+
+def _remember(row_id, counted: Counted, entry: CountedTask | None = None) -> CountedTask:
+    entry = entry or CountedTask(row_id=row_id)
+    for field, value in counted._asdict().items():
+        setattr(entry, field, value)
+    return entry
+
+
+def prune(now: datetime | None = None, using: str | None = None) -> int:
+    """Delete figures older than their retention, and the memory of rows too old to be recounted.
+
+    At most one batch of each kind per call, so a pass stays short however much has expired.
+    """
+    using = using or database()
+    now = now or timezone.now()
+    batch = dashboard_setting("STATISTICS_PRUNE_BATCH")
+    days = {
+        MINUTE: dashboard_setting("STATISTICS_MINUTE_DAYS"),
+        HOUR: dashboard_setting("STATISTICS_HOUR_DAYS"),
+        DAY: dashboard_setting("STATISTICS_RETENTION_DAYS"),
+    }
+    deleted = 0
+    for granularity, kept in days.items():
+        old = Bucket.objects.using(using).filter(granularity=granularity, start__lt=now - timedelta(days=kept))
+        deleted += _delete_batch(old, batch, using, Bucket)
+    old_entries = CountedTask.objects.using(using).filter(
+        date_done__lt=now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS"))
+    )
+    deleted += _delete_batch(old_entries, batch, using, CountedTask)
+    return deleted
+
+
+def _delete_batch(queryset, batch, using, model):
+    ids = list(queryset.order_by().values_list("pk", flat=True)[:batch])
+    if not ids:
+        return 0
+    count, _ = model.objects.using(using).filter(pk__in=ids).delete()
+    return count
+
+
+def catch_up(max_rows: int | None = None, now: datetime | None = None, using: str | None = None, progress=None):
+    """Run passes until caught up (or ``max_rows`` read); ``progress(rows_so_far)`` after each. Returns rows read."""
+    total = 0
+    while True:
+        limit = dashboard_setting("STATISTICS_PASS_ROWS")
+        if max_rows is not None:
+            limit = min(limit, max_rows - total)
+            if limit <= 0:
+                return total
+        result = run_pass(limit=limit, now=now, using=using)
+        if result is None:
+            return total
+        total += result.rows
+        if progress is not None:
+            progress(total)
+        if result.caught_up:
+            return total

@@ -1,0 +1,45 @@
+"""Log-scale histograms: bins, merging, and percentiles within the stated error."""
+import math
+import random
+from collections import Counter
+
+import pytest
+
+from dashboard.statistics import histogram
+
+
+def exact_percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def test_bins_cover_every_duration_in_order():
+    durations = [0, 0.05, 0.1, 0.11, 1, 10, 999, 1e6, 1e12]
+    bins = [histogram.bin_of(d) for d in durations]
+    assert bins == sorted(bins) and bins[0] == 0 and bins[-1] == histogram.LAST_BIN
+
+
+@pytest.mark.parametrize("milliseconds", [0.1, 0.37, 1, 12.5, 480, 3_600_000])
+def test_a_bin_stands_for_its_durations_within_the_error(milliseconds):
+    value = histogram.bin_value(histogram.bin_of(milliseconds))
+    assert abs(value - milliseconds) / milliseconds <= histogram.RELATIVE_ERROR + 1e-9
+
+
+def test_encode_decode_round_trip_and_merge_adds():
+    first, second = Counter({3: 2, 10: 1}), Counter({10: 4, 200: 1})
+    assert histogram.decode(histogram.encode(first)) == first
+    assert histogram.merge([histogram.encode(first), histogram.encode(second), "", None]) == first + second
+    assert histogram.encode(Counter()) == "" and histogram.decode("") == Counter()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_percentiles_of_merged_histograms_are_within_the_stated_error(seed):
+    rng = random.Random(seed)
+    values = [rng.lognormvariate(4, 1.5) for _ in range(5000)]
+    parts = [Counter(histogram.bin_of(v) for v in values[i::7]) for i in range(7)]
+    merged = histogram.merge(histogram.encode(part) for part in parts)
+    for fraction in (0.5, 0.95, 0.99):
+        exact = exact_percentile(values, fraction)
+        approximate = histogram.percentile(merged, fraction)
+        assert abs(approximate - exact) / exact <= histogram.RELATIVE_ERROR + 1e-9, fraction
+    assert histogram.percentile(Counter(), 0.5) is None
