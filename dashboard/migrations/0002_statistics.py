@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from results.conf import task_id_max_length
+
 
 class Migration(migrations.Migration):
 
@@ -16,7 +18,7 @@ class Migration(migrations.Migration):
                 ('row_id', models.BigIntegerField(primary_key=True, serialize=False)),
                 ('date_done', models.DateTimeField(db_index=True)),
                 ('status', models.CharField(max_length=50)),
-                ('task_name', models.CharField(blank=True, max_length=255)),
+                ('task_name', models.CharField(blank=True, max_length=task_id_max_length())),
                 ('worker', models.CharField(blank=True, max_length=100)),
                 ('periodic_task_name', models.CharField(blank=True, max_length=255)),
                 ('runtime_ms', models.FloatField(null=True)),
@@ -40,7 +42,7 @@ class Migration(migrations.Migration):
                 ('granularity', models.CharField(choices=[('m', 'minute'), ('h', 'hour'), ('d', 'day')], max_length=1)),
                 ('start', models.DateTimeField()),
                 ('dimension', models.CharField(choices=[('a', 'all tasks'), ('t', 'task name'), ('w', 'worker'), ('p', 'periodic task')], max_length=1)),
-                ('key', models.CharField(blank=True, max_length=255)),
+                ('key', models.CharField(blank=True, max_length=task_id_max_length())),
                 ('status', models.CharField(max_length=50)),
                 ('count', models.PositiveBigIntegerField(default=0)),
                 ('runtime', models.TextField(blank=True, default='')),
