@@ -22,3 +22,5 @@ CELERY_BEAT_SCHEDULE = {
         ("cleanup-sessions", "maintenance.tasks.cleanup_sessions", 60.0, ()),
     )
 }
+# The insights' figures, counted by the demo's own workers (``dashboard.tasks``).
+CELERY_BEAT_SCHEDULE["rollup-statistics"] = {"task": "dashboard.rollup_statistics", "schedule": 10.0}

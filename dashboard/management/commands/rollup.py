@@ -1,0 +1,74 @@
+"""``manage.py rollup``: bring the insights' figures up to date now.
+
+Runs statistics passes until every ready result older than the lag is
+counted, with a progress bar on a terminal (rows done, rate, time left)
+and a plain line every few seconds otherwise. ``--rebuild`` forgets every
+figure first and counts the whole results table again; ``--prune`` also
+drops figures past their retention.
+"""
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from dashboard.statistics import rollup
+from dashboard.statistics.models import Bucket, CountedTask, RollupState
+from results.models import TaskResult
+
+PLAIN_EVERY = 5.0
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a plain line every few seconds elsewhere."""
+
+    def __init__(self, stream, total):
+        self.stream, self.total = stream, max(total, 1)
+        self.started = self.last_line = time.monotonic()
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def __call__(self, done):
+        now = time.monotonic()
+        rate = done / max(now - self.started, 1e-9)
+        left = max(self.total - done, 0) / rate if rate else 0
+        text = f"{done:,} of ~{self.total:,} rows, {rate:,.0f} rows/s, {left:,.0f} s left"
+        if self.tty:
+            filled = int(30 * min(done / self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}   ")
+            self.stream.flush()
+        elif now - self.last_line >= PLAIN_EVERY:
+            self.stream.write(text + "\n")
+            self.last_line = now
+
+    def finish(self, done):
+        elapsed = time.monotonic() - self.started
+        if self.tty:
+            self.stream.write("\n")
+        self.stream.write(f"{done:,} rows counted in {elapsed:.1f} s ({done / max(elapsed, 1e-9):,.0f} rows/s)\n")
+
+
+class Command(BaseCommand):
+    help = "Count the results that became ready since the last statistics pass (all of them with --rebuild)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rebuild", action="store_true", help="forget every figure and count everything again")
+        parser.add_argument("--prune", action="store_true", help="also drop figures older than their retention")
+        parser.add_argument("--max-rows", type=int, help="stop after this many rows")
+
+    def handle(self, *args, **options):
+        if options["rebuild"]:
+            with transaction.atomic():
+                Bucket.objects.all().delete()
+                CountedTask.objects.all().delete()
+                RollupState.objects.all().delete()
+        state = rollup.rollup_state()
+        todo = TaskResult.objects.filter(status__in=rollup.READY_STATES)
+        if state.done_until is not None:
+            todo = todo.filter(date_done__gte=state.done_until)
+        progress = Progress(self.stderr, todo.count()) if options["verbosity"] else None
+        done = rollup.catch_up(max_rows=options["max_rows"], progress=progress)
+        if progress is not None:
+            progress.finish(done)
+        if options["prune"]:
+            while rollup.prune():
+                pass
+        self.stdout.write(f"Statistics up to {rollup.rollup_state().done_until or 'nothing yet'}.")
