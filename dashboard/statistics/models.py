@@ -85,3 +85,32 @@ class RollupState(models.Model):
 
     def __str__(self):
         return f"statistics up to {self.done_until} (row {self.done_until_id})"
+
+
+class Activity(models.Model):
+    """The latest result counted for one task name, worker or periodic task, exactly (not per bucket).
+
+    Kept by the pass as it counts, so "last seen", "last failure" and a
+    periodic task's usual interval need no scan of the results or of the
+    buckets. ``gaps`` (periodic tasks only) holds the seconds between its
+    latest runs, oldest first, space-separated: the usual interval is
+    their median.
+    """
+
+    dimension = models.CharField(max_length=1, choices=Dimension.choices)
+    key = models.CharField(max_length=task_id_max_length())
+    last_done = models.DateTimeField()
+    last_row_id = models.BigIntegerField()
+    last_status = models.CharField(max_length=50)
+    last_failure = models.DateTimeField(null=True)
+    gaps = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dimension", "key"], name="dashboard_activity_unique")]
+
+    def __str__(self):
+        return f"{self.dimension}:{self.key} last {self.last_status} at {self.last_done:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def gap_seconds(self) -> list[float]:
+        return [float(gap) for gap in self.gaps.split()]

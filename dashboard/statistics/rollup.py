@@ -18,6 +18,9 @@ one transaction:
   ``date_done``: ``CountedTask`` remembers how each row was counted, so
   its earlier figures are taken back before the new ones are added.
 
+Each key's latest result (``Activity``: last run, its state, last failure,
+a periodic task's gaps between runs) moves with the rows counted.
+
 It never runs on the workers' write path: a Celery periodic task
 (``dashboard.tasks.rollup_statistics``), ``manage.py rollup``, and a page
 whose figures are stale run it.
@@ -35,7 +38,7 @@ from results.models import TaskResult
 from results.utils import batched
 
 from ..conf import dashboard_setting
-from . import histogram
+from . import activity, histogram
 from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, bucket_start
 from .models import Bucket, CountedTask, Dimension, RollupState
 
@@ -217,7 +220,7 @@ def _count(rows, now, using):
     for chunk in batched([row[0] for row in rows]):
         remembered.update(CountedTask.objects.using(using).in_bulk(chunk))
     keep_from = now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS"))
-    new_entries, changed_entries = [], []
+    new_entries, changed_entries, changed_rows = [], [], []
     counted = recounted = 0
     for row in rows:
         current = counted_from_row(row)
@@ -234,7 +237,9 @@ def _count(rows, now, using):
             if current.date_done >= keep_from:
                 new_entries.append(_remember(row[0], current))
         deltas.add(current)
+        changed_rows.append((row[0], current))
     deltas.apply(using)
+    activity.record(changed_rows, using)
     CountedTask.objects.using(using).bulk_create(new_entries, batch_size=1000)
     CountedTask.objects.using(using).bulk_update(changed_entries, list(Counted._fields), batch_size=1000)
     return counted, recounted

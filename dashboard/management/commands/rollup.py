@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from dashboard.statistics import rollup
-from dashboard.statistics.models import Bucket, CountedTask, RollupState
+from dashboard.statistics.models import Activity, Bucket, CountedTask, RollupState
 from results.models import TaskResult
 
 PLAIN_EVERY = 5.0
@@ -58,6 +58,7 @@ class Command(BaseCommand):
         if options["rebuild"]:
             with transaction.atomic():
                 Bucket.objects.all().delete()
+                Activity.objects.all().delete()
                 CountedTask.objects.all().delete()
                 RollupState.objects.all().delete()
         state = rollup.rollup_state()

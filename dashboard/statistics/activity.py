@@ -1,0 +1,83 @@
+"""The latest result of each task name, worker and periodic task, kept by the statistics pass.
+
+The pass reads rows in ``(date_done, id)`` order, so the last row it sees
+for a key is that key's latest result. A row stored again (a new ready
+state) comes back with a later ``date_done``: when it is still the key's
+latest row, its state replaces the one recorded, and no gap is added for
+a periodic task (it is the same run, not a new one).
+"""
+from statistics import median
+
+from celery import states
+
+from results.utils import batched
+
+from .models import Activity, Dimension
+
+#: Gaps between runs remembered per periodic task: enough for a stable
+#: median, few enough to follow a changed schedule within a day or so.
+GAPS_KEPT = 20
+TRACKED = (Dimension.TASK_NAME, Dimension.WORKER, Dimension.PERIODIC)
+
+
+def keys_of(counted) -> list[tuple[str, str]]:
+    """``(dimension, key)`` of every activity a counted row updates."""
+    keys = []
+    for dimension, key in (
+        (Dimension.TASK_NAME, counted.task_name),
+        (Dimension.WORKER, counted.worker),
+        (Dimension.PERIODIC, counted.periodic_task_name),
+    ):
+        if key:
+            keys.append((dimension, key))
+    return keys
+
+
+def record(rows: list, using: str) -> None:
+    """Move each key's activity to the latest of ``rows``: ``(row_id, Counted)`` pairs in pass order."""
+    if not rows:
+        return
+    wanted = {}
+    for _row_id, counted in rows:
+        for dimension, key in keys_of(counted):
+            wanted.setdefault(dimension, set()).add(key)
+    known = {}
+    for dimension, keys in wanted.items():
+        for chunk in batched(sorted(keys)):
+            for activity in Activity.objects.using(using).filter(dimension=dimension, key__in=chunk):
+                known[(activity.dimension, activity.key)] = activity
+    created = {}
+    for row_id, counted in rows:
+        for dimension, key in keys_of(counted):
+            activity = known.get((dimension, key))
+            if activity is None:
+                activity = known[(dimension, key)] = created[(dimension, key)] = Activity(
+                    dimension=dimension, key=key, last_done=counted.date_done, last_row_id=row_id,
+                    last_status=counted.status,
+                )
+            else:
+                _follow(activity, row_id, counted)
+            if counted.status == states.FAILURE and (
+                activity.last_failure is None or counted.date_done > activity.last_failure
+            ):
+                activity.last_failure = counted.date_done
+    Activity.objects.using(using).bulk_create(created.values(), batch_size=1000)
+    updated = [activity for place, activity in known.items() if place not in created]
+    Activity.objects.using(using).bulk_update(
+        updated, ["last_done", "last_row_id", "last_status", "last_failure", "gaps"], batch_size=1000
+    )
+
+
+def _follow(activity: Activity, row_id: int, counted) -> None:
+    if counted.date_done < activity.last_done:
+        return  # an older row (rows are read in order; only a rebuild replays them)
+    if row_id != activity.last_row_id and activity.dimension == Dimension.PERIODIC:
+        gap = (counted.date_done - activity.last_done).total_seconds()
+        activity.gaps = " ".join([*activity.gaps.split(), f"{gap:g}"][-GAPS_KEPT:])
+    activity.last_done, activity.last_row_id, activity.last_status = counted.date_done, row_id, counted.status
+
+
+def usual_interval(activity: Activity) -> float | None:
+    """A periodic task's usual seconds between runs: the median of its latest gaps (None before two runs)."""
+    gaps = activity.gap_seconds
+    return median(gaps) if gaps else None
