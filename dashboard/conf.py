@@ -79,6 +79,8 @@ DEFAULTS = {
     # A worker that stored results in the window and none for this many
     # seconds is flagged as gone quiet.
     "WORKER_QUIET_AFTER": 600,
+    # How often the insights pages poll for new figures (seconds).
+    "INSIGHTS_REFRESH": 10,
 }
 
 

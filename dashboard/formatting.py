@@ -3,6 +3,8 @@
 Plain functions, used by the tables and (through ``dashboard_tags``) by the
 templates, so a value looks the same everywhere it appears.
 """
+from datetime import timedelta
+
 from celery import states
 from django.utils import timezone
 from django.utils.html import format_html
@@ -70,6 +72,20 @@ def duration(delta):
         return f"{sign}{hours} h {minutes:02d} min"
     days, hours = divmod(hours, 24)
     return f"{sign}{days} d {hours:02d} h"
+
+
+def milliseconds(value):
+    """A duration in milliseconds (the statistics' unit) as ``duration`` writes it; "—" when unknown."""
+    if value is None:
+        return "—"
+    return duration(timedelta(milliseconds=value))
+
+
+def percent(fraction, digits=1):
+    """A fraction as a percentage, ``12.5 %``; "—" when unknown."""
+    if fraction is None:
+        return "—"
+    return f"{fraction * 100:.{digits}f} %"
 
 
 def runtime(task):

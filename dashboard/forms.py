@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from . import actions
 from .conf import dashboard_setting
+from .statistics.buckets import DEFAULT_WINDOW, WINDOWS, Window
 
 
 def refresh_choices(off: tuple[str, str], intervals: Iterable[int]) -> list[tuple[str, str]]:
@@ -53,8 +54,10 @@ class ListOptionsForm(DashboardForm):
         self.fields["refresh"].choices = refresh_choices(("", _("off")), dashboard_setting("REFRESH_INTERVALS"))
 
 
-class ChordOptionsForm(DashboardForm):
-    """The running chords' poll interval: paused, or every N seconds (``CHORDS_REFRESH`` by default)."""
+class LiveRefreshForm(DashboardForm):
+    """A live page's poll interval: paused, or every N seconds (the ``default_setting`` interval by default)."""
+
+    default_setting = "CHORDS_REFRESH"
 
     refresh = forms.TypedChoiceField(
         label=gettext_lazy("Live refresh"), required=False, coerce=int, empty_value=None, choices=()
@@ -62,14 +65,42 @@ class ChordOptionsForm(DashboardForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        intervals = sorted({dashboard_setting("CHORDS_REFRESH"), *dashboard_setting("REFRESH_INTERVALS")})
+        intervals = sorted({self.default_refresh(), *dashboard_setting("REFRESH_INTERVALS")})
         self.fields["refresh"].choices = refresh_choices(("0", _("paused")), intervals)
+
+    def default_refresh(self) -> int:
+        return dashboard_setting(self.default_setting)
 
     def interval(self):
         """Seconds between polls; 0 when paused. A bad value falls back to the default."""
-        if self.is_valid() and self.cleaned_data.get("refresh") is not None:
-            return self.cleaned_data["refresh"]
-        return dashboard_setting("CHORDS_REFRESH")
+        self.is_valid()  # a field that does not clean is left out of cleaned_data
+        refresh = self.cleaned_data.get("refresh")
+        return self.default_refresh() if refresh is None else refresh
+
+
+class ChordOptionsForm(LiveRefreshForm):
+    """The running chords' poll interval (``CHORDS_REFRESH`` by default)."""
+
+    default_setting = "CHORDS_REFRESH"
+
+
+class InsightsOptionsForm(LiveRefreshForm):
+    """An insights page's window (``?window=24h``) and poll interval (``INSIGHTS_REFRESH`` by default)."""
+
+    default_setting = "INSIGHTS_REFRESH"
+
+    window = forms.ChoiceField(
+        label=gettext_lazy("Window"),
+        required=False,
+        choices=[(window.name, window.label) for window in WINDOWS.values()],
+        error_messages={"invalid_choice": gettext_lazy("There is no window %(value)s: choose one of the list.")},
+    )
+    field_order = ["window", "refresh"]
+
+    def chosen_window(self) -> Window:
+        """The window asked for; the default one when none (or a bad one) was."""
+        self.is_valid()
+        return WINDOWS[self.cleaned_data.get("window") or DEFAULT_WINDOW]
 
 
 # --- operator actions ---------------------------------------------------------

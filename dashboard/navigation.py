@@ -18,6 +18,9 @@ class Section:
 SECTIONS = [
     Section("overview", _("Overview"), "dashboard:overview"),
     Section("tasks", _("Tasks"), "dashboard:tasks"),
+    Section("task-names", _("Task names"), "dashboard:task-names"),
+    Section("workers", _("Workers"), "dashboard:workers"),
+    Section("periodic", _("Periodic"), "dashboard:periodic"),
     Section("groups", _("Groups"), "dashboard:groups"),
     Section("chords", _("Chords"), "dashboard:chords"),
     Section("audit", _("Audit"), "dashboard:audit"),

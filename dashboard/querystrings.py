@@ -4,10 +4,15 @@ A filter form sends every field, filled or not (``?q=&status=FAILURE&worker=``);
 the address pushed to the browser, the pager's and the sort links keep only
 ``?status=FAILURE``. Templates reach this through the ``shareable`` filter
 (``{% querystring request.GET|shareable:"cursor page" sort=... %}``).
+The insights pages link into the task list through ``task_list_url``.
 """
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.http import HttpRequest, QueryDict
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 
 
 def shareable(querydict: QueryDict, drop: Iterable[str] = ()) -> QueryDict:
@@ -30,3 +35,22 @@ def shareable_url(request: HttpRequest) -> str:
     """This page's URL with its query string in shareable form."""
     query = canonical_query(request.GET)
     return f"{request.path}?{query}" if query else request.path
+
+
+def task_list_url(start: datetime | None = None, end: datetime | None = None, **filters: str) -> str:
+    """The task list filtered on ``filters`` (``status=``, ``task_name=``...) and done in ``[start, end)``.
+
+    The list's date range includes both ends, so ``end`` is sent as the
+    last microsecond before it; dates go in local time, as its form shows them.
+    """
+    query = {name: value for name, value in filters.items() if value}
+    if start is not None:
+        query["date_done_after"] = _local(start)
+    if end is not None:
+        query["date_done_before"] = _local(end - timedelta(microseconds=1))
+    url = reverse("dashboard:tasks")
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).replace(tzinfo=None).isoformat()

@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
-from results.counting import BoundedCount, bounded_count, count_up_to
+from results.counting import BoundedCount, bounded_count
 from results.models import ChordCounter, GroupResult, TaskResult
 from results.utils import batched
 
@@ -167,32 +167,16 @@ def recent_failures(limit: int = 10) -> list[TaskResult]:
     )
 
 
-class StatusCounts(NamedTuple):
-    """Tasks per status (``{status: n}``, sorted by status); ``capped``: each count stops at ``COUNT_LIMIT``."""
+def recent_failures_of(task_name: str, limit: int = 10) -> list[TaskResult]:
+    """A task name's latest failures, newest first."""
+    rows = task_rows().filter(task_name=task_name, status=states.FAILURE)
+    return list(rows.order_by("-date_done", "-id")[:limit])
 
-    counts: dict[str, int]
-    capped: bool
 
-
-def status_counts_since(since: dt.datetime) -> StatusCounts:
-    """Tasks per status whose state changed since ``since``.
-
-    One ``GROUP BY`` when the window holds at most ``COUNT_LIMIT`` rows;
-    otherwise one capped count per status (each an index range scan that
-    stops at the cap), so a busy day never costs a scan of the day.
-    """
-    limit = dashboard_setting("COUNT_LIMIT")
-    window = TaskResult.objects.filter(date_done__gte=since)
-    if count_up_to(window, limit) <= limit:
-        rows = window.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
-        return StatusCounts(dict(sorted(rows)), capped=False)
-    statuses = sorted(set(states.ALL_STATES) | set(facet_choices("status").values))
-    counts = {}
-    for status in statuses:
-        n = count_up_to(window.filter(status=status), limit)
-        if n:
-            counts[status] = n
-    return StatusCounts(counts, capped=True)
+def workers_of_latest_runs(task_name: str, limit: int) -> list[str | None]:
+    """The workers of a task name's latest ``limit`` runs (index on ``task_name, date_done, id``)."""
+    rows = TaskResult.objects.filter(task_name=task_name).order_by("-date_done", "-id")
+    return list(rows.values_list("worker", flat=True)[:limit])
 
 
 # --- one task ----------------------------------------------------------------

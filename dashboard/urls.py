@@ -1,17 +1,20 @@
 """The dashboard's pages, mounted under ``/dashboard/`` by the project.
 
-Task and group ids may hold any character Celery allows (a slash too), so
-they come last in their paths.
+Task and group ids, and task names, may hold any character Celery allows
+(a slash too), so they come last in their paths.
 """
 from django.urls import path
 
-from .views import actions, audit, chords, groups, overview, tasks
+from .views import actions, audit, chords, groups, insights, tasks
 
 app_name = "dashboard"
 
 urlpatterns = [
-    path("", overview.OverviewView.as_view(), name="overview"),
-    path("overview/counts/", overview.StatusCountsView.as_view(), name="overview-counts"),
+    path("", insights.OverviewView.as_view(), name="overview"),
+    path("task-names/", insights.TaskNameListView.as_view(), name="task-names"),
+    path("task-names/<path:name>/", insights.TaskNameView.as_view(), name="task-name"),
+    path("workers/", insights.WorkerListView.as_view(), name="workers"),
+    path("periodic/", insights.PeriodicListView.as_view(), name="periodic"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("count/tasks/", tasks.TaskCountView.as_view(), name="task-count"),
     path("same-args/<path:task_id>/", tasks.SameArgumentsView.as_view(), name="task-same-args"),

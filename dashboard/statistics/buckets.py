@@ -79,10 +79,10 @@ def previous_span(span: Span) -> Span:
     return Span(span.start - length, span.start)
 
 
-def tiles(span: Span) -> list[Tile]:
-    """Stored rows covering ``span`` exactly, as few as possible; ``span`` is whole minutes."""
+def tiles(span: Span, coarsest: str = DAY) -> list[Tile]:
+    """Stored rows covering ``span`` exactly, as few as possible, none coarser than ``coarsest``; whole minutes."""
     result: list[Tile] = []
-    _tile(span.start, span.end, DAY, result)
+    _tile(span.start, span.end, coarsest, result)
     return [tile for tile in result if tile.start < tile.end]
 
 
@@ -99,6 +99,14 @@ def _tile(start: datetime, end: datetime, granularity: str, into: list[Tile]) ->
     _tile(start, whole_start, finer, into)
     into.append(Tile(granularity, whole_start, whole_end))
     _tile(whole_end, end, finer, into)
+
+
+def coarsest_within(step: timedelta) -> str:
+    """The coarsest stored granularity whose rows each fall inside one ``step`` (aligned to the epoch)."""
+    fitting = [g for g in GRANULARITIES if step % GRANULARITY_LENGTH[g] == timedelta(0)]
+    if not fitting:
+        raise ValueError(f"{step} is not a whole number of minutes")
+    return fitting[-1]
 
 
 def chart_buckets(window: Window, span: Span) -> list[datetime]:

@@ -20,6 +20,7 @@ class Freshness(NamedTuple):
     updated: datetime | None  # when a pass last ran
     done_until: datetime | None  # the ``date_done`` the figures reach
     caught_up: bool  # the last pass found nothing more to count
+    version: tuple  # changes whenever the figures do (for ETags)
 
     def age(self, now: datetime) -> timedelta | None:
         return None if self.updated is None else now - self.updated
@@ -31,8 +32,13 @@ def ensure_fresh(now: datetime | None = None) -> Freshness:
     state = rollup.rollup_state()
     stale_after = timedelta(seconds=dashboard_setting("STATISTICS_STALE"))
     if state.updated is not None and now - state.updated < stale_after:
-        return Freshness(state.updated, state.done_until, True)
+        return Freshness(state.updated, state.done_until, True, _version(state))
     result = rollup.run_pass(limit=dashboard_setting("STATISTICS_PAGE_PASS_ROWS"), now=now)
     if result is None:  # another pass is at it
-        return Freshness(state.updated, state.done_until, False)
-    return Freshness(now, result.done_until, result.caught_up)
+        return Freshness(state.updated, state.done_until, False, _version(state))
+    state = rollup.rollup_state()
+    return Freshness(now, result.done_until, result.caught_up, _version(state))
+
+
+def _version(state) -> tuple:
+    return (state.done_until_id, state.counted, state.done_until)

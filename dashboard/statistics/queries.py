@@ -6,13 +6,13 @@ results behind them.
 """
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db.models import Q, Sum
 
 from . import histogram
-from .buckets import Span, Window, chart_buckets, floor_to, tiles
+from .buckets import DAY, Span, Window, chart_buckets, coarsest_within, floor_to, tiles
 from .models import Bucket, Dimension
 
 
@@ -39,10 +39,10 @@ class Figures(NamedTuple):
 EMPTY = Figures(Counter(), Counter(), Counter())
 
 
-def tiled(span: Span) -> Q:
-    """The stored buckets that make up ``span`` exactly."""
+def tiled(span: Span, coarsest: str = DAY) -> Q:
+    """The stored buckets that make up ``span`` exactly (none coarser than ``coarsest``)."""
     condition = Q(pk__in=[])
-    for tile in tiles(span):
+    for tile in tiles(span, coarsest):
         condition |= Q(granularity=tile.granularity, start__gte=tile.start, start__lt=tile.end)
     return condition
 
@@ -75,22 +75,47 @@ def counts(span: Span, dimension: str = Dimension.ALL, key: str = "") -> Counter
 class SeriesPoint(NamedTuple):
     start: datetime
     counts: Counter
-    runtime: Counter
+    runtime: Counter  # empty unless asked for
+    wait: Counter
 
 
-def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str = "", with_runtime=False):
-    """The chart's bars: per bucket of ``window``, the counts per state (and the runtime histogram)."""
+def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str = "", durations: bool = False):
+    """The chart's bars: per bucket of ``window``, the counts per state (and, with ``durations``, the histograms)."""
     starts = chart_buckets(window, span)
-    bars = {start: (Counter(), Counter()) for start in starts}
-    fields = ["start", "status", "count"] + (["runtime"] if with_runtime else [])
+    bars = {start: SeriesPoint(start, Counter(), Counter(), Counter()) for start in starts}
+    fields = ["start", "status", "count"] + (["runtime", "wait"] if durations else [])
     rows = Bucket.objects.filter(
         granularity=window.source, dimension=dimension, key=key, start__gte=span.start, start__lt=span.end
     ).values_list(*fields)
     for row in rows:
-        bar = bars.get(floor_to(row[0], window.bucket) if window.bucket else row[0])
+        bar = bars.get(floor_to(row[0], window.bucket))
         if bar is None:
             continue
-        bar[0][row[1]] += row[2]
-        if with_runtime:
-            bar[1].update(histogram.decode(row[3]))
-    return [SeriesPoint(start, *bars[start]) for start in starts]
+        bar.counts[row[1]] += row[2]
+        if durations:
+            bar.runtime.update(histogram.decode(row[3]))
+            bar.wait.update(histogram.decode(row[4]))
+    return list(bars.values())
+
+
+def trends(span: Span, dimension: str, step: timedelta, keys: Iterable[str] | None = None) -> dict[str, list[int]]:
+    """``{key: [tasks finished per step]}`` over ``span``, summed by the database from the rows tiling it.
+
+    Only rows no coarser than ``step`` are read, so each falls inside one
+    step; the first and last steps may be partial, the counts stay exact.
+    """
+    starts = [floor_to(span.start, step) + i * step for i in range(_steps(span, step))]
+    index = {start: i for i, start in enumerate(starts)}
+    rows = Bucket.objects.filter(tiled(span, coarsest_within(step)), dimension=dimension)
+    if keys is not None:
+        rows = rows.filter(key__in=list(keys))
+    rows = rows.values("key", "start").annotate(n=Sum("count")).values_list("key", "start", "n")
+    result: dict[str, list[int]] = {}
+    for key, start, n in rows:
+        result.setdefault(key, [0] * len(starts))[index[floor_to(start, step)]] += n
+    return result
+
+
+def _steps(span: Span, step: timedelta) -> int:
+    first = floor_to(span.start, step)
+    return -(-(span.end - first) // step)

@@ -3,10 +3,11 @@ from django import template
 from django.urls import reverse
 
 from .. import formatting, querystrings
+from ..statistics import histogram
 
 register = template.Library()
 
-for _name in ("status_badge", "duration", "local_datetime", "datetime_cell", "short_id"):
+for _name in ("status_badge", "duration", "local_datetime", "datetime_cell", "short_id", "milliseconds", "percent"):
     register.filter(_name, getattr(formatting, _name))
 
 
@@ -45,3 +46,15 @@ def shareable(querydict, drop=""):
     What ``{% querystring %}`` builds the lists' links from (``dashboard.querystrings``).
     """
     return querystrings.shareable(querydict, drop.split())
+
+
+@register.filter
+def percentile(histogram_counts, fraction):
+    """``{{ figures.runtime|percentile:0.95 }}``: a percentile (ms) of a statistics histogram, or None."""
+    return histogram.percentile(histogram_counts, float(fraction))
+
+
+@register.simple_tag
+def task_list_url(start=None, end=None, **filters):
+    """``{% task_list_url start=span.start end=span.end status="FAILURE" %}``: the task list filtered so."""
+    return querystrings.task_list_url(start, end, **filters)

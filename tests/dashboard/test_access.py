@@ -2,7 +2,10 @@
 import pytest
 from django.urls import reverse
 
-PAGES = ["dashboard:overview", "dashboard:tasks", "dashboard:task-count", "dashboard:overview-counts"]
+PAGES = [
+    "dashboard:overview", "dashboard:tasks", "dashboard:task-count",
+    "dashboard:task-names", "dashboard:workers", "dashboard:periodic",
+]
 
 
 @pytest.mark.django_db

@@ -1,7 +1,5 @@
 """``dashboard.selectors``: every query the dashboard runs; named results, bounded reads."""
-from datetime import timedelta
 
-from django.utils import timezone
 
 from dashboard import selectors
 from dashboard.models import AuditedTask, AuditEntry
@@ -14,18 +12,6 @@ def test_facet_choices_say_whether_they_are_all_of_them(make_task, settings):
     assert selectors.facet_choices("worker") == selectors.FacetChoices(["w1", "w2"], complete=True)
     make_task(worker="w3")
     assert selectors.facet_choices("worker") == selectors.FacetChoices(["w1", "w2"], complete=False)
-
-
-def test_status_counts_are_one_group_by_below_the_limit_and_capped_counts_above(make_task, settings):
-    now = timezone.now()
-    for status in ("SUCCESS", "SUCCESS", "FAILURE"):
-        make_task(status=status, date_created=now, date_done=now)
-    make_task(status="FAILURE", date_created=now, date_done=now - timedelta(days=2))
-    since = now - timedelta(hours=1)
-    assert selectors.status_counts_since(since) == selectors.StatusCounts({"FAILURE": 1, "SUCCESS": 2}, capped=False)
-    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0, "COUNT_LIMIT": 1}
-    counted = selectors.status_counts_since(since)
-    assert counted.capped and counted.counts == {"FAILURE": 1, "SUCCESS": 2}  # each stops at COUNT_LIMIT + 1
 
 
 def test_stored_tasks_reads_a_batch_of_ids_per_query(make_task, settings, django_assert_num_queries):

@@ -1,0 +1,79 @@
+"""The insights pages' charts, built from the reports' series (``dashboard.charts`` draws them).
+
+Every bar links into the task list for its bucket and state, with the
+page's own filter (a task name, a worker), so a failure bar opens those
+failures.
+"""
+from datetime import datetime
+
+from django.utils import timezone
+
+from . import charts
+from .querystrings import task_list_url
+from .reports import ordered_states
+from .statistics import histogram
+from .statistics.buckets import DAY, HOUR, Window
+from .statistics.queries import SeriesPoint
+
+#: How a bar's start reads under it, per stored granularity of the window.
+LABEL_FORMATS = {DAY: "%b %d", HOUR: "%a %H:%M"}
+
+
+def bucket_label(start: datetime, window: Window) -> tuple[str, str]:
+    """``(short label, full title)`` of the bar starting at ``start``, in local time."""
+    local_start, local_end = timezone.localtime(start), timezone.localtime(start + window.bucket)
+    label = local_start.strftime(LABEL_FORMATS.get(window.source, "%H:%M"))
+    if window.bucket.days >= 1:
+        title = local_start.strftime("%Y-%m-%d")
+    else:
+        title = f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
+    return label, f"{title} {local_start.tzname()}"
+
+
+def throughput(series: list[SeriesPoint], window: Window, title: str, **filters: str) -> charts.BarChart:
+    """Tasks finished per bucket, stacked by state; each segment links to its tasks."""
+    bars = []
+    for point in series:
+        label, full = bucket_label(point.start, window)
+        end = point.start + window.bucket
+        links = {state: task_list_url(point.start, end, status=state, **filters) for state in point.counts}
+        bars.append(charts.Bar(label=label, title=full, values=dict(point.counts), links=links))
+    order = ordered_states([point.counts for point in series])
+    return charts.stacked_bars(bars, title=title, y_label="tasks finished", order=order)
+
+
+def _axis(series: list[SeriesPoint], window: Window) -> tuple[list[str], list[str]]:
+    labels = [bucket_label(point.start, window) for point in series]
+    return [label for label, _ in labels], [full for _, full in labels]
+
+
+def failure_rate(series: list[SeriesPoint], window: Window, title: str) -> charts.LineChart:
+    """The share of tasks finished in each bucket that failed (a gap where none finished)."""
+    rates = []
+    for point in series:
+        finished = sum(point.counts.values())
+        rates.append(point.counts.get("FAILURE", 0) / finished if finished else None)
+    labels, titles = _axis(series, window)
+    return charts.line_chart(
+        labels, titles, [charts.Line("failure rate", rates, "bad")], title=title, y_label="failed", unit="%"
+    )
+
+
+def percentile_lines(series: list[SeriesPoint], window: Window, title: str, field: str,
+                     fractions=(0.5, 0.95, 0.99)) -> charts.LineChart:
+    """Percentiles of ``field`` (``runtime`` or ``wait``) per bucket, in milliseconds."""
+    tones = {0.5: "ok", 0.95: "warn", 0.99: "bad"}
+    lines = [
+        charts.Line(
+            f"p{round(fraction * 100)}",
+            [histogram.percentile(getattr(point, field), fraction) for point in series],
+            tones[fraction],
+        )
+        for fraction in fractions
+    ]
+    labels, titles = _axis(series, window)
+    return charts.line_chart(labels, titles, lines, title=title, y_label="milliseconds", unit="ms")
+
+
+def trend(values: list[int], title: str) -> charts.Sparkline:
+    return charts.sparkline(values, title=title)

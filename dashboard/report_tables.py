@@ -1,0 +1,181 @@
+"""The insights pages' tables (django-tables2): one row per task name, worker or periodic task.
+
+Their rows are the reports' figures as dicts (a few hundred at most, from
+the statistics tables), so django-tables2 sorts them in Python on every
+column; an unknown figure (no runtime recorded) sorts as the smallest.
+Cells go through ``format_html`` or the template's escaping: names are
+user data.
+"""
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from . import formatting, report_charts
+from .querystrings import task_list_url
+
+
+class FigureColumn(tables.Column):
+    """A number, right-aligned; an unknown one as a dash."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("attrs", {"td": {"class": "number"}, "th": {"class": "number"}})
+        kwargs.setdefault("initial_sort_descending", True)
+        kwargs.setdefault("default", "—")
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return f"{value:,}"
+
+
+class MillisecondsColumn(FigureColumn):
+    def render(self, value):
+        return formatting.milliseconds(value)
+
+
+class RateColumn(FigureColumn):
+    def render(self, value):
+        return formatting.percent(value)
+
+
+class WhenColumn(tables.Column):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial_sort_descending", True)
+        kwargs.setdefault("default", formatting.NO_DATE)
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return formatting.datetime_cell(value)
+
+
+class TrendColumn(tables.TemplateColumn):
+    """The key's tasks finished per step of the window, as a sparkline."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            template_code="{% load dashboard_charts %}{% chart value %}",
+            verbose_name=_("Trend"), orderable=False, **kwargs,
+        )
+
+
+class ReportTable(tables.Table):
+    class Meta:
+        template_name = "django_tables2/table.html"
+        attrs = {"class": "results-table report-table"}
+        order_by = ("-runs",)
+        per_page = 100
+
+
+class TaskNameTable(ReportTable):
+    name = tables.Column(verbose_name=_("Task name"))
+    runs = FigureColumn(verbose_name=_("Runs"))
+    failures = FigureColumn(verbose_name=_("Failures"))
+    failure_rate = RateColumn(verbose_name=_("Failure rate"))
+    runtime_p50 = MillisecondsColumn(verbose_name=_("Runtime p50"))
+    runtime_p95 = MillisecondsColumn(verbose_name=_("p95"))
+    runtime_p99 = MillisecondsColumn(verbose_name=_("p99"))
+    wait_p95 = MillisecondsColumn(verbose_name=_("Queue wait p95"))
+    last_run = WhenColumn(verbose_name=_("Last run"))
+    last_failure = WhenColumn(verbose_name=_("Last failure"))
+    trend = TrendColumn()
+
+    class Meta(ReportTable.Meta):
+        empty_text = _("No task finished in this window.")
+
+    def render_name(self, value):
+        return format_html(
+            '<a href="{}">{}</a> <a class="muted" href="{}" title="{}">tasks</a>',
+            reverse("dashboard:task-name", args=[value]), value, task_list_url(task_name=value),
+            _("The task list filtered on this task name"),
+        )
+
+
+class WorkerTable(ReportTable):
+    name = tables.Column(verbose_name=_("Worker"))
+    runs = FigureColumn(verbose_name=_("Tasks finished"))
+    failure_rate = RateColumn(verbose_name=_("Failure rate"))
+    runtime_p95 = MillisecondsColumn(verbose_name=_("Runtime p95"))
+    last_seen = WhenColumn(verbose_name=_("Last result stored"))
+    trend = TrendColumn()
+
+    class Meta(ReportTable.Meta):
+        empty_text = _("No worker stored a result in this window.")
+        row_attrs = {"class": lambda record: "status-bad" if record["quiet"] else ""}
+
+    def render_name(self, value, record):
+        quiet = format_html(' <span class="badge badge-bad" title="{}">gone quiet</span>', record["quiet_title"])
+        return format_html(
+            '<a href="{}">{}</a>{}', task_list_url(worker=value), value, quiet if record["quiet"] else ""
+        )
+
+
+class PeriodicTable(ReportTable):
+    name = tables.Column(verbose_name=_("Periodic task"))
+    last_run = WhenColumn(verbose_name=_("Last run"))
+    last_status = tables.Column(verbose_name=_("Its state"))
+    runs = FigureColumn(verbose_name=_("Runs in window"))
+    failure_rate = RateColumn(verbose_name=_("Failure rate"))
+    interval = FigureColumn(verbose_name=_("Usual interval"))
+    late = tables.Column(verbose_name=_("Late"), initial_sort_descending=True)
+
+    class Meta(ReportTable.Meta):
+        order_by = ("-late", "name")
+        empty_text = _("No periodic task has run yet (results carry a periodic task name when Celery beat sent them).")
+        row_attrs = {"class": lambda record: "status-bad" if record["late"] else ""}
+
+    def render_name(self, value):
+        return format_html('<a href="{}">{}</a>', task_list_url(periodic_task_name=value), value)
+
+    def render_last_status(self, value):
+        return formatting.status_badge(value)
+
+    def render_interval(self, value):
+        return formatting.milliseconds(value * 1000)
+
+    def render_late(self, value, record):
+        if not value:
+            return format_html('<span class="muted">{}</span>', _("on time"))
+        return format_html('<span class="badge badge-bad" title="{}">late</span>', record["late_title"])
+
+
+def task_name_rows(report_rows, window_name: str) -> list[dict]:
+    return [
+        {
+            "name": row.key, "runs": row.runs, "failures": row.failures, "failure_rate": row.failure_rate,
+            "runtime_p50": row.runtime(0.5), "runtime_p95": row.runtime(0.95), "runtime_p99": row.runtime(0.99),
+            "wait_p95": row.wait(0.95),
+            "last_run": row.latest.last_done if row.latest else None,
+            "last_failure": row.latest.last_failure if row.latest else None,
+            "trend": report_charts.trend(row.trend, f"{row.key}: tasks finished, {window_name}"),
+        }
+        for row in report_rows
+    ]
+
+
+def worker_rows(report_rows, window_name: str, quiet_after: str) -> list[dict]:
+    quiet_title = _("Stored results in this window, then none for more than %(after)s") % {"after": quiet_after}
+    return [
+        {
+            "name": row.figures.key, "runs": row.figures.runs, "failure_rate": row.figures.failure_rate,
+            "runtime_p95": row.figures.runtime(0.95),
+            "last_seen": row.figures.latest.last_done if row.figures.latest else None,
+            "quiet": row.quiet,
+            "quiet_title": quiet_title,
+            "trend": report_charts.trend(row.figures.trend, f"{row.figures.key}: tasks finished, {window_name}"),
+        }
+        for row in report_rows
+    ]
+
+
+def periodic_rows(report_rows) -> list[dict]:
+    rows = []
+    for row in report_rows:
+        interval = formatting.milliseconds(row.interval * 1000) if row.interval is not None else "—"
+        rows.append({
+            "name": row.name, "last_run": row.latest.last_done, "last_status": row.latest.last_status,
+            "runs": row.figures.finished, "failure_rate": row.figures.failure_rate, "interval": row.interval,
+            "late": row.late,
+            "late_title": _("Its last run is more than twice its usual interval (%(interval)s) ago") % {
+                "interval": interval},
+        })
+    return rows

@@ -1,0 +1,185 @@
+"""The insights pages: the overview, task names, a task name, workers, periodic tasks.
+
+Each reads the statistics store (``dashboard.reports``), never aggregates
+the results table, and is a link: the window (``?window=7d``) and the
+live refresh are query parameters. The figures part of each page polls
+itself (htmx, while the tab is visible; ``?refresh=0`` pauses it) and is
+answered ``304 Not Modified`` while the figures have not moved: the
+ETag is made of the statistics' watermark, the chart's current bucket and
+the minute (the freshness line reads in seconds but is refreshed at least
+every minute).
+
+A page whose figures are stale runs a bounded catch-up first
+(``statistics.freshness``), so the figures follow the results with no beat.
+An unknown window is answered 400 with the message, over the default
+window's figures.
+"""
+import hashlib
+from datetime import timedelta
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import condition
+from django_tables2 import RequestConfig
+
+from .. import formatting, report_charts, report_tables, reports
+from ..conf import dashboard_setting
+from ..forms import InsightsOptionsForm
+from ..statistics import freshness, histogram
+from ..statistics.buckets import window_span
+from ..statistics.models import Dimension
+from .base import DashboardView
+
+
+def options_of(request) -> InsightsOptionsForm:
+    data = request.GET.copy()
+    data.setdefault("refresh", str(dashboard_setting("INSIGHTS_REFRESH")))
+    return InsightsOptionsForm(data)
+
+
+def figures_etag(request, *args, **kwargs):
+    """The statistics' watermark, the window's current bucket, the page asked for, the user, the minute."""
+    fresh = freshness.ensure_fresh()
+    request.freshness = fresh
+    now = timezone.now()
+    window = options_of(request).chosen_window()
+    parts = (
+        fresh.version, fresh.caught_up,
+        window_span(window, now).end,
+        request.get_full_path(),
+        request.headers.get("HX-Target", ""),
+        request.user.pk,
+        int(now.timestamp() // 60),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+class InsightsView(DashboardView):
+    """Window form, freshness line, live polling; subclasses add their report with ``report(period)``."""
+
+    partial_target = "insights"
+
+    @method_decorator(condition(etag_func=figures_etag))
+    def get(self, request, *args, **kwargs):
+        options = options_of(request)
+        period = reports.Period.of(options.chosen_window())
+        fresh = getattr(request, "freshness", None) or freshness.ensure_fresh()
+        context = self.get_context_data(
+            options=options,
+            refresh=options.interval(),
+            default_refresh=options.default_refresh(),
+            period=period,
+            freshness=fresh,
+            freshness_age=_age(fresh, period.now),
+            **self.report(period),
+        )
+        response = self.render_to_response(context, status=400 if "window" in options.errors else 200)
+        patch_cache_control(response, private=True, no_cache=True)
+        return response
+
+    def report(self, period: reports.Period) -> dict:
+        raise NotImplementedError
+
+
+def _age(fresh, now) -> str:
+    age = fresh.age(now)
+    if age is None:
+        return ""
+    return formatting.duration(timedelta(seconds=round(max(age.total_seconds(), 0))))
+
+
+class OverviewView(InsightsView):
+    """``/dashboard/``: the window's throughput by state, failure rate, headline figures, top task names."""
+
+    section = "overview"
+    template_name = "dashboard/insights/overview.html"
+    partial_template_name = "dashboard/insights/partials/overview.html"
+
+    def report(self, period):
+        overview = reports.overview(period)
+        label = period.window.label
+        return {
+            "overview": overview,
+            "throughput_chart": report_charts.throughput(overview.series, period.window, f"Tasks finished, {label}"),
+            "failure_chart": report_charts.failure_rate(overview.series, period.window, f"Failure rate, {label}"),
+            "slowest_min_runs": reports.SLOWEST_MIN_RUNS,
+        }
+
+
+class TaskNameListView(InsightsView):
+    """``/dashboard/task-names/``: one row per task name that finished tasks in the window."""
+
+    section = "task-names"
+    template_name = "dashboard/insights/task_names.html"
+    partial_template_name = "dashboard/insights/partials/task_names.html"
+
+    def report(self, period):
+        rows = report_tables.task_name_rows(reports.key_figures(period, Dimension.TASK_NAME), period.window.label)
+        table = report_tables.TaskNameTable(rows)
+        RequestConfig(self.request).configure(table)
+        return {"table": table}
+
+
+class TaskNameView(InsightsView):
+    """``/dashboard/task-names/<name>/``: one task name's throughput, percentiles, queue wait, workers, failures."""
+
+    section = "task-names"
+    template_name = "dashboard/insights/task_name.html"
+    partial_template_name = "dashboard/insights/partials/task_name.html"
+
+    def report(self, period):
+        name = self.kwargs["name"]
+        if "\x00" in name:
+            raise Http404("No task name holds a NUL character.")
+        report = reports.task_name_report(period, name)
+        if report.latest is None:
+            raise Http404("No task of this name has been counted.")
+        label = period.window.label
+        return {
+            "report": report,
+            "throughput_chart": report_charts.throughput(
+                report.series, period.window, f"{name}: tasks finished, {label}", task_name=name
+            ),
+            "runtime_chart": report_charts.percentile_lines(
+                report.series, period.window, f"{name}: runtime percentiles, {label}", "runtime"
+            ),
+            "wait_chart": report_charts.percentile_lines(
+                report.series, period.window, f"{name}: queue wait, {label}", "wait", fractions=(0.5, 0.95)
+            ),
+            "percentiles": [
+                (f"p{round(f * 100)}", histogram.percentile(report.figures.runtime, f),
+                 histogram.percentile(report.figures.wait, f))
+                for f in (0.5, 0.95, 0.99)
+            ],
+        }
+
+
+class WorkerListView(InsightsView):
+    """``/dashboard/workers/``: one row per worker that stored results in the window; quiet ones flagged."""
+
+    section = "workers"
+    template_name = "dashboard/insights/workers.html"
+    partial_template_name = "dashboard/insights/partials/workers.html"
+
+    def report(self, period):
+        quiet_after = formatting.duration(timedelta(seconds=dashboard_setting("WORKER_QUIET_AFTER")))
+        rows = report_tables.worker_rows(reports.workers(period), period.window.label, quiet_after)
+        table = report_tables.WorkerTable(rows)
+        RequestConfig(self.request).configure(table)
+        return {"table": table, "quiet_after": quiet_after, "quiet": sum(row["quiet"] for row in rows)}
+
+
+class PeriodicListView(InsightsView):
+    """``/dashboard/periodic/``: every periodic task's last run, usual interval, and whether it is late."""
+
+    section = "periodic"
+    template_name = "dashboard/insights/periodic.html"
+    partial_template_name = "dashboard/insights/partials/periodic.html"
+
+    def report(self, period):
+        rows = report_tables.periodic_rows(reports.periodic(period))
+        table = report_tables.PeriodicTable(rows)
+        RequestConfig(self.request).configure(table)
+        return {"table": table, "late": sum(row["late"] for row in rows)}
