@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from dashboard.forms import ActionForm, ChordOptionsForm, ListOptionsForm, refresh_choices
+from dashboard.forms import ActionForm, ChordOptionsForm, InsightsOptionsForm, ListOptionsForm, refresh_choices
 
 
 def test_refresh_choices_put_off_first_then_every_interval():
@@ -52,3 +52,17 @@ def test_the_confirmed_ids_come_back_once_each_in_order(db, settings):
     assert form.is_valid() and form.cleaned_data["task_ids"] == ["b", "a", ""]
     settings.DASHBOARD = {"ACTION_LIMIT": 2}
     assert "At most 2 tasks" in str(ActionForm({"task_ids": json.dumps(["a", "b", "c"])}).errors)
+
+
+@pytest.mark.parametrize(
+    ("data", "window", "refresh", "errors"),
+    [
+        ({}, "24h", 10, []),
+        ({"window": "7d", "refresh": "0"}, "7d", 0, []),
+        ({"window": "90d", "refresh": "30"}, "24h", 30, ["window"]),
+        ({"window": "1h", "refresh": "abc"}, "1h", 10, ["refresh"]),
+    ],
+)
+def test_the_insights_window_and_refresh_fall_back_to_their_defaults_one_by_one(data, window, refresh, errors):
+    form = InsightsOptionsForm(data)
+    assert (form.chosen_window().name, form.interval(), sorted(form.errors)) == (window, refresh, errors)
