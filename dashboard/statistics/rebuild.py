@@ -81,7 +81,9 @@ def thresholds() -> list[int]:
 def _microseconds_sql(vendor, later, earlier):
     """Whole microseconds from ``earlier`` to ``later`` (NULL when either is)."""
     if vendor == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) * 1000000 AS bigint)"
+        # date_part gives the interval's seconds as a double (EXTRACT's numeric is slower): microseconds
+        # below 2**53, so rounding them back is exact
+        return f"CAST(round(date_part('epoch', {later} - {earlier}) * 1000000) AS bigint)"
     if vendor == "mysql":
         return f"TIMESTAMPDIFF(MICROSECOND, {earlier}, {later})"
     return f"django_timestamp_diff({later}, {earlier})"  # Django's SQLite function
@@ -130,12 +132,18 @@ def _datetime_trunc_sql(connection, unit, column):
     return sql % tuple("'" + str(p).replace("'", "''").replace("%", "%%") + "'" for p in params)
 
 
-def _histogram_text_sql(vendor, bin_column, count_column):
-    """``histogram.encode`` as an ordered string aggregate."""
+def _concat_sql(vendor, bin_column, count_column):
+    """``"bin:count"``."""
     if vendor == "postgresql":
-        item = f"CAST({bin_column} AS text) || ':' || CAST({count_column} AS text)"
-        return f"string_agg({item}, ' ' ORDER BY {bin_column})"
-    return f"GROUP_CONCAT(CONCAT({bin_column}, ':', {count_column}) ORDER BY {bin_column} SEPARATOR ' ')"
+        return f"CAST({bin_column} AS text) || ':' || CAST({count_column} AS text)"
+    return f"CONCAT({bin_column}, ':', {count_column})"
+
+
+def _ordered_join_sql(vendor, item, order):
+    """The non-NULL ``item``s in ``order``, space-separated: ``histogram.encode`` as an ordered string aggregate."""
+    if vendor == "postgresql":
+        return f"string_agg({item}, ' ' ORDER BY {order})"
+    return f"GROUP_CONCAT({item} ORDER BY {order} SEPARATOR ' ')"
 
 
 # --- the build ---------------------------------------------------------------
@@ -229,7 +237,10 @@ class _Builder:
                 f" dim {t['dim']}, k {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
             )
             if self.vendor == "postgresql":
+                # big sorts and hashes in memory; no JIT (compiling costs more than these plain statements)
                 cursor.execute("SET LOCAL work_mem = '256MB'")
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(f"ANALYZE {BINS_TABLE}")
             elif self.vendor == "mysql":
                 cursor.execute("SET SESSION group_concat_max_len = 1048576")
 
@@ -298,31 +309,31 @@ class _Builder:
                     self._insert_buckets_python(cursor, granularity, column)
         return rows
 
-    def _group_sql(self, column, bin_column=None):
+    def _group_sql(self, column, bin_column=None, with_null=False):
         group = f"{column}, dim, k, status" + (f", {bin_column}" if bin_column else "")
-        where = f" WHERE {bin_column} IS NOT NULL" if bin_column else ""
+        where = f" WHERE {bin_column} IS NOT NULL" if bin_column and not with_null else ""
         bins = f", {bin_column}" if bin_column else ""
         return f"SELECT {column} AS s, dim, k, status{bins}, COUNT(*) AS n FROM {ROWS_TABLE}{where} GROUP BY {group}"
 
     def _insert_buckets_sql(self, cursor, granularity, column):
+        """One grouping per bin column: the runtime's (with its NULL bin) also gives the counts."""
         q = self.quote
-        texts = {}
-        for name, bin_column in (("rt", "rb"), ("wt", "wb")):
-            texts[name] = (
-                f"SELECT s, dim, k, status, {_histogram_text_sql(self.vendor, bin_column, 'n')} AS txt"
-                f" FROM ({self._group_sql(column, bin_column)}) g GROUP BY s, dim, k, status"
-            )
-        joins = " ".join(
-            f"LEFT JOIN ({sql}) {name} ON {name}.s = c.s AND {name}.dim = c.dim AND {name}.k = c.k"
-            f" AND {name}.status = c.status"
-            for name, sql in texts.items()
+        runtime_item = "CASE WHEN rb IS NOT NULL THEN " + _concat_sql(self.vendor, "rb", "n") + " END"
+        joined = (
+            f"SELECT s, dim, k, status, SUM(n) AS n, {_ordered_join_sql(self.vendor, runtime_item, 'rb')} AS txt"
+            f" FROM ({self._group_sql(column, 'rb', with_null=True)}) g GROUP BY s, dim, k, status"
+        )
+        waits = (
+            f"SELECT s, dim, k, status, {_ordered_join_sql(self.vendor, _concat_sql(self.vendor, 'wb', 'n'), 'wb')}"
+            f" AS txt FROM ({self._group_sql(column, 'wb')}) g GROUP BY s, dim, k, status"
         )
         columns = ", ".join(q(c) for c in ("granularity", "start", "dimension", "key", "status", "count", "runtime",
                                           "wait"))
         cursor.execute(
             f"INSERT INTO {q(Bucket._meta.db_table)} ({columns})"
-            f" SELECT %s, c.s, c.dim, c.k, c.status, c.n, COALESCE(rt.txt, ''), COALESCE(wt.txt, '')"
-            f" FROM ({self._group_sql(column)}) c {joins}",
+            f" SELECT %s, c.s, c.dim, c.k, c.status, c.n, COALESCE(c.txt, ''), COALESCE(wt.txt, '')"
+            f" FROM ({joined}) c LEFT JOIN ({waits}) wt"
+            f" ON wt.s = c.s AND wt.dim = c.dim AND wt.k = c.k AND wt.status = c.status",
             [granularity],
         )
 
