@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test lint install install-test bench-backend screenshots
+.PHONY: run test lint install install-test bench-backend bench-insights screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,9 @@ $(BENCH_VENV)/.installed: requirements.txt bench/requirements.txt
 
 bench-backend: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/backend.py
+
+# The insights' statistics at 10M rows on PostgreSQL (seeding, rebuild, a pass,
+# the read paths beside raw aggregates): needs nothing beyond .venv.
+# ARGS: e.g. --rows 1000000 --database-url postgres://...
+bench-insights: install
+	$(BIN)/python bench/insights.py $(ARGS)

@@ -9,10 +9,8 @@ drops figures past their retention.
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from dashboard.statistics import rollup
-from dashboard.statistics.models import Activity, Bucket, CountedTask, RollupState
+from dashboard.statistics import rebuild, rollup
 from results.models import TaskResult
 
 PLAIN_EVERY = 5.0
@@ -56,11 +54,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["rebuild"]:
-            with transaction.atomic():
-                Bucket.objects.all().delete()
-                Activity.objects.all().delete()
-                CountedTask.objects.all().delete()
-                RollupState.objects.all().delete()
+            ready = TaskResult.objects.filter(status__in=rollup.READY_STATES)
+            progress = Progress(self.stderr, ready.count()) if options["verbosity"] else None
+            done = rebuild.rebuild(progress=progress)
+            if progress is not None:
+                progress.finish(done)
         state = rollup.rollup_state()
         todo = TaskResult.objects.filter(status__in=rollup.READY_STATES)
         if state.done_until is not None:

@@ -1,0 +1,392 @@
+"""Benchmark: the insights' statistics at ten million task results.
+
+    .venv/bin/python bench/insights.py [--database-url URL] [--rows N] [--days D] [--runs R]
+
+On PostgreSQL (default ``postgres://postgres@127.0.0.1:5432/dash_bench``,
+created when missing; its results and statistics tables are emptied first)
+it prints, figures only, nothing asserted:
+
+1. seeding ``--rows`` results over ``--days`` days in the database itself
+   (``INSERT ... SELECT ... generate_series``, the table's secondary indexes
+   dropped meanwhile and built again after): 20 task names with runtimes of
+   their own, 8 workers, a few periodic tasks, mostly SUCCESS with some
+   FAILURE, RETRY and REVOKED;
+2. the statistics built from scratch (``rebuild.rebuild``): seconds, rows/s;
+3. an incremental pass over 1,000 new rows (``rollup.run_pass``): ms;
+4. the read paths of the pages for every window (``queries.figures``,
+   ``series``, ``figures_by_key`` per task name and per worker): p50/p95 and
+   queries, beside the same figures aggregated from the raw results table
+   (``COUNT`` per state or key, ``percentile_cont``) in the same run, and
+   their ratio;
+5. pages (``time_pages``): GETs through Django's test client, logged in as
+   a superuser, with their queries.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dash_bench"
+PAGES = ["dashboard:overview"]
+SEED_CHUNK = 1_000_000
+
+# name, median runtime (ms), spread (sigma of its logarithm), share of the traffic (weight)
+TASKS = [
+    ("shop.charge_card", 180, 0.6, 14), ("shop.refund", 240, 0.7, 2), ("shop.send_receipt", 45, 0.5, 12),
+    ("mail.send", 90, 0.8, 16), ("mail.digest", 2_500, 0.9, 1), ("sms.send", 120, 0.6, 5),
+    ("images.thumbnail", 600, 0.7, 9), ("images.transcode", 12_000, 0.8, 2), ("search.index_document", 30, 1.0, 10),
+    ("search.reindex_all", 300_000, 0.4, 1), ("reports.build_daily", 45_000, 0.5, 1),
+    ("reports.export_csv", 8_000, 1.1, 2),
+    ("crm.sync_contact", 350, 0.9, 6), ("crm.sync_all", 90_000, 0.6, 1), ("billing.invoice", 700, 0.5, 4),
+    ("billing.dunning", 1_500, 0.6, 1), ("cache.warm", 15, 0.4, 6), ("cleanup.expire_sessions", 4_000, 0.5, 1),
+    ("webhooks.deliver", 250, 1.3, 5), ("ml.score", 1_800, 0.7, 3),
+]
+WORKERS = 8
+PERIODIC = {"reports.build_daily": "daily-report", "crm.sync_all": "crm-nightly", "cache.warm": "warm-every-minute",
+            "cleanup.expire_sessions": "hourly-cleanup", "search.reindex_all": "weekly-reindex"}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=20, help="timed runs of each read path and page")
+    parser.add_argument("--reuse", action="store_true", help="keep the rows already there when their count is --rows")
+    return parser.parse_args()
+
+
+def setup_django(database_url):
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
+    import dj_database_url
+
+    config = dj_database_url.parse(database_url)
+    if config["ENGINE"].endswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"],
+                             password=config["PASSWORD"] or None, dbname="postgres", autocommit=True) as admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
+                admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
+    import django
+
+    django.setup()
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def timed(function, runs, warmup=2):
+    """``(p50 ms, p95 ms, queries of one run, last result)``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        function()
+    with CaptureQueriesContext(connection) as captured:
+        result = function()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), percentile(samples, 0.95), len(captured.captured_queries), result
+
+
+# --- seeding -----------------------------------------------------------------
+
+
+def _array(values, cast):
+    return "(ARRAY[" + ", ".join(f"'{v}'" if cast == "text" else str(v) for v in values) + f"]::{cast}[])"
+
+
+def insert_rows_sql(table, prefix):
+    """``INSERT ... SELECT`` of rows ``%(first)s .. %(last)s`` done between ``%(since)s`` and ``%(until)s``."""
+    cumulative, total = [], 0
+    for *_rest, weight in TASKS:
+        total += weight
+        cumulative.append(total)
+    names = _array([t[0] for t in TASKS], "text")
+    medians = _array([t[1] for t in TASKS], "float8")
+    sigmas = _array([t[2] for t in TASKS], "float8")
+    periodic = _array([PERIODIC.get(t[0], "") for t in TASKS], "text")
+    # the task: the first whose cumulative weight exceeds a uniform draw
+    pick = "CASE " + " ".join(f"WHEN r.pick < {c / total} THEN {i + 1}" for i, c in enumerate(cumulative)) + " END"
+    normal = "sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())"
+    return f"""
+        INSERT INTO {table} (task_id, task_name, periodic_task_name, status, worker, content_type,
+                             content_encoding, result, date_created, date_started, date_done)
+        SELECT '{prefix}' || r.g, {names}[r.t], NULLIF({periodic}[r.t], ''),
+               r.status, CASE WHEN r.started THEN 'celery@worker-' || r.w END,
+               'application/json', 'utf-8', CASE WHEN r.status = 'SUCCESS' THEN 'null' END,
+               r.done - r.runtime - r.wait,
+               CASE WHEN r.started THEN r.done - r.runtime END,
+               r.done
+        FROM (
+            SELECT s.*, s.status <> 'REVOKED' OR random() < 0.3 AS started
+            FROM (
+                SELECT g, t, w, pick, u, done,
+                       CASE WHEN u < 0.90 THEN 'SUCCESS' WHEN u < 0.96 THEN 'FAILURE'
+                            WHEN u < 0.985 THEN 'RETRY' ELSE 'REVOKED' END AS status,
+                       make_interval(secs => {medians}[t] * exp({sigmas}[t] * {normal}) / 1000) AS runtime,
+                       make_interval(secs => 0.02 * exp(1.6 * {normal})) AS wait
+                FROM (
+                    SELECT g, {pick} AS t, 1 + floor(random() * {WORKERS})::int AS w, pick, random() AS u,
+                           %(until)s - (%(until)s - %(since)s) * random() AS done
+                    FROM (SELECT g, random() AS pick FROM generate_series(%(first)s, %(last)s) AS g) AS r
+                ) AS s0
+            ) AS s
+        ) AS r
+    """
+
+
+def seed(rows, days, now):
+    from django.db import connection
+
+    from dashboard.models import Bucket, CountedTask, RollupState
+    from demo.seed import analyze_tables
+    from results.models import TaskResult
+
+    table = TaskResult._meta.db_table
+    indexes = TaskResult._meta.indexes  # the lists' indexes: built again after the load, not row by row
+    with connection.cursor() as cursor:
+        for model in (TaskResult, Bucket, CountedTask, RollupState):
+            cursor.execute(f"TRUNCATE {model._meta.db_table} CASCADE")
+        for index in indexes:
+            cursor.execute(f'DROP INDEX IF EXISTS "{index.name}"')
+        cursor.execute("SELECT setseed(0.12)")
+        start = time.perf_counter()
+        sql = insert_rows_sql(table, "bench-")
+        try:
+            for first in range(1, rows + 1, SEED_CHUNK):
+                last = min(first + SEED_CHUNK - 1, rows)
+                cursor.execute(sql, {"first": first, "last": last, "since": now - timedelta(days=days),
+                                     "until": now - timedelta(minutes=1)})
+                print(f"\r  inserted {last:,} rows", end="", flush=True)
+            inserted = time.perf_counter() - start
+            print()
+        finally:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            with connection.schema_editor() as editor:
+                for index in indexes:
+                    editor.add_index(TaskResult, index)
+        indexed = time.perf_counter() - start - inserted
+    analyze_tables(connection.alias, TaskResult)
+    elapsed = time.perf_counter() - start
+    print(f"  {rows:,} rows in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s): inserted in {inserted:.1f} s"
+          f" ({rows / inserted:,.0f} rows/s), {len(indexes)} secondary indexes built again in {indexed:.1f} s")
+
+
+def fresh_rows(count, since, until, prefix):
+    """``count`` new rows, ready, done in ``(since, until]``."""
+    from django.db import connection
+
+    from results.models import TaskResult
+
+    sql = insert_rows_sql(TaskResult._meta.db_table, prefix)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"first": 1, "last": count, "since": since, "until": until})
+        cursor.execute(f"UPDATE {TaskResult._meta.db_table} SET status = 'SUCCESS'"
+                       f" WHERE task_id LIKE %s AND status = 'RETRY'", [f"{prefix}%"])
+
+
+# --- the read paths, and the same figures from the raw table --------------------
+
+
+def raw_figures(span, column=None):
+    """Counts per state (per key) and runtime percentiles (per key), aggregated from the results table."""
+    from django.db import connection
+
+    from dashboard.statistics import rollup
+    from results.models import TaskResult
+
+    table = TaskResult._meta.db_table
+    ready = ", ".join(f"'{s}'" for s in rollup.READY_STATES)
+    key = column or "''"
+    where = f"status IN ({ready}) AND date_done >= %s AND date_done < %s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {key}, status, COUNT(*) FROM {table} WHERE {where} GROUP BY 1, 2", [*span])
+        counts = cursor.fetchall()
+        cursor.execute(
+            f"SELECT {key}, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
+            f" (ORDER BY EXTRACT(EPOCH FROM date_done - date_started)),"
+            f" percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP"
+            f" (ORDER BY EXTRACT(EPOCH FROM date_started - date_created))"
+            f" FROM {table} WHERE {where} AND date_started IS NOT NULL GROUP BY 1", [*span]
+        )
+        return counts, cursor.fetchall()
+
+
+def raw_series(window, span):
+    from django.db import connection
+
+    from dashboard.statistics import rollup
+    from results.models import TaskResult
+
+    ready = ", ".join(f"'{s}'" for s in rollup.READY_STATES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT date_bin(%s, date_done, TIMESTAMPTZ '1970-01-01 00:00:00+00'), status, COUNT(*)"
+            f" FROM {TaskResult._meta.db_table}"
+            f" WHERE status IN ({ready}) AND date_done >= %s AND date_done < %s GROUP BY 1, 2",
+            [window.bucket, *span],
+        )
+        return cursor.fetchall()
+
+
+def time_read_paths(runs, now):
+    from dashboard.statistics import queries
+    from dashboard.statistics.buckets import WINDOWS, window_span
+    from dashboard.statistics.models import Dimension
+
+    header = (f"{'window':<6} {'read path':<22} {'p50 ms':>8} {'p95 ms':>8} {'queries':>7}"
+              f" {'raw p50':>9} {'raw p95':>9} {'raw q':>5} {'raw/stats':>9}  check")
+    print(header)
+    print("-" * len(header))
+    for name, window in WINDOWS.items():
+        span = window_span(window, now)
+        paths = [
+            ("figures (headline)", lambda span=span: queries.figures(span), lambda span=span: raw_figures(span)),
+            ("series", lambda window=window, span=span: queries.series(window, span),
+             lambda window=window, span=span: raw_series(window, span)),
+            ("figures_by_key task", lambda span=span: queries.figures_by_key(span, Dimension.TASK_NAME),
+             lambda span=span: raw_figures(span, "task_name")),
+            ("figures_by_key worker", lambda span=span: queries.figures_by_key(span, Dimension.WORKER),
+             lambda span=span: raw_figures(span, "worker")),
+        ]
+        for label, stats_path, raw_path in paths:
+            p50, p95, count, result = timed(stats_path, runs)
+            raw50, raw95, raw_count, raw = timed(raw_path, runs)
+            print(f"{name:<6} {label:<22} {p50:8.2f} {p95:8.2f} {count:7d} {raw50:9.2f} {raw95:9.2f}"
+                  f" {raw_count:5d} {raw50 / p50:8.1f}x  {check(label, result, raw)}")
+
+
+def check(label, result, raw):
+    """Whether the statistics' counts equal the raw table's (the percentiles are within the bins' 4.9 %)."""
+    if label == "series":
+        stats_total = sum(sum(point.counts.values()) for point in result)
+        raw_total = sum(n for *_rest, n in raw)
+    elif label.startswith("figures_by_key"):
+        stats_total = {key: dict(figures.counts) for key, figures in result.items()}
+        raw_total = {}
+        for key, status, n in raw[0]:
+            if key:
+                raw_total.setdefault(key, {})[status] = n
+    else:
+        stats_total = dict(result.counts)
+        raw_total = {status: n for _key, status, n in raw[0]}
+    return "same counts" if stats_total == raw_total else "COUNTS DIFFER"
+
+
+def time_pages(urls, runs):
+    """Time GETs of ``urls`` (URL names, or paths) through the test client as a superuser: p50/p95 and queries."""
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import NoReverseMatch, reverse
+
+    with override_settings(
+        DEBUG=False, ALLOWED_HOSTS=["*"],
+        STORAGES={**settings.STORAGES,
+                  "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+    ):
+        user, _ = User.objects.get_or_create(username="bench-insights",
+                                             defaults={"is_superuser": True, "is_staff": True})
+        client = Client()
+        client.force_login(user)
+        header = f"{'page':<28} {'p50 ms':>8} {'p95 ms':>8} {'queries':>7}  path"
+        print(header)
+        print("-" * len(header))
+        for url in urls:
+            try:
+                path = reverse(url)
+            except NoReverseMatch:
+                path = url
+            response = client.get(path)
+            if response.status_code != 200:
+                print(f"{url:<28} answered {response.status_code}")
+                continue
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                client.get(path)
+                samples.append((time.perf_counter() - start) * 1000)
+            with CaptureQueriesContext(connection) as captured:
+                client.get(path)
+            print(f"{url:<28} {statistics.median(samples):8.2f} {percentile(samples, 0.95):8.2f}"
+                  f" {len(captured.captured_queries):7d}  {path}")
+
+
+def main():
+    args = parse_args()
+    setup_django(args.database_url)
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from dashboard.models import Bucket
+    from dashboard.statistics import rebuild, rollup
+    from results.models import TaskResult
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/insights.py seeds with generate_series: it needs PostgreSQL (--database-url)")
+    call_command("migrate", verbosity=0)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"database: PostgreSQL {connection.cursor().connection.info.server_version}"
+          f" {connection.settings_dict['NAME']}; {os.cpu_count()} CPUs, load average {load}")
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    print(f"\n1. seed {args.rows:,} results over {args.days} days (INSERT ... SELECT generate_series)")
+    have = TaskResult.objects.count()
+    if args.reuse and have == args.rows:
+        print(f"  reusing the {have:,} rows there")
+    else:
+        seed(args.rows, args.days, now)
+    ready = TaskResult.objects.filter(status__in=rollup.READY_STATES).count()
+    print(f"  {ready:,} of them ready (SUCCESS, FAILURE, REVOKED)")
+
+    print("\n2. statistics built from scratch (rebuild.rebuild)")
+    days = []
+    start = time.perf_counter()
+    built = rebuild.rebuild(progress=lambda done: days.append(done) or print(
+        f"\r  {done:,} rows, {len(days)} days, {time.perf_counter() - start:.1f} s", end="", flush=True))
+    elapsed = time.perf_counter() - start
+    buckets = {g: Bucket.objects.filter(granularity=g).count() for g in ("m", "h", "d")}
+    print(f"\n  {built:,} rows counted in {elapsed:.1f} s: {built / elapsed:,.0f} rows/s"
+          f" (goal >= 100,000 rows/s); buckets: {buckets['m']:,} minute, {buckets['h']:,} hour,"
+          f" {buckets['d']:,} day")
+
+    print("\n3. an incremental pass over 1,000 new rows (rollup.run_pass)")
+    timings = []
+    for attempt in range(3):
+        # as new results arrive: after the watermark, older than the lag
+        moment = timezone.now() + timedelta(seconds=10 * attempt)
+        since = max(rollup.rollup_state().done_until, moment - timedelta(seconds=60)) + timedelta(milliseconds=1)
+        fresh_rows(1000, since, moment - timedelta(seconds=6), f"fresh-{moment.timestamp():.6f}-")
+        start = time.perf_counter()
+        result = rollup.run_pass(now=moment)
+        timings.append((time.perf_counter() - start) * 1000)
+        print(f"  pass {attempt + 1}: {result.rows:,} rows read, {result.counted:,} counted in {timings[-1]:.1f} ms")
+    print(f"  median {statistics.median(timings):.1f} ms (goal <= 100 ms)")
+
+    print(f"\n4. read paths, {args.runs} runs each, beside the same figures from the raw table")
+    time_read_paths(args.runs, moment)
+
+    print(f"\n5. pages, {args.runs} GETs each")
+    time_pages(PAGES, args.runs)
+
+
+if __name__ == "__main__":
+    main()

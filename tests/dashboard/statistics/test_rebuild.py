@@ -1,0 +1,160 @@
+"""The set-based rebuild: exactly what the incremental passes produce, and a watermark the next pass goes on from.
+
+The bins the database computes are compared with ``histogram.bin_of`` at
+every bin's edges and for random durations; then whole builds are compared
+with ``rollup.catch_up`` over random rows (with NULL and empty names, rows
+younger than the lag, rows older than the recount window, durations on
+every bin's edges, negative and missing durations), bucket for bucket.
+"""
+import math
+import random
+from datetime import timedelta
+
+import pytest
+from celery import states
+from django.db import connection, transaction
+
+from dashboard.models import Bucket, CountedTask, RollupState
+from dashboard.statistics import histogram, rebuild, rollup
+from demo.seed import dates_as_given
+from results.models import TaskResult
+
+from .test_rollup import NOW, assert_exact, random_rows, store
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def snapshot():
+    buckets = sorted(
+        Bucket.objects.values_list("granularity", "start", "dimension", "key", "status", "count", "runtime", "wait")
+    )
+    counted = sorted(CountedTask.objects.values_list(
+        "row_id", "date_done", "status", "task_name", "worker", "periodic_task_name", "runtime_ms", "wait_ms"
+    ))
+    state = RollupState.objects.values_list("done_until", "done_until_id", "counted", "updated").get()
+    return buckets, counted, state
+
+
+def forget():
+    Bucket.objects.all().delete()
+    CountedTask.objects.all().delete()
+    RollupState.objects.all().delete()
+
+
+def edge_rows(rng, until):
+    """Rows whose runtime and wait fall on either side of every bin's first microsecond, and odd ones."""
+    edges = rebuild.thresholds()
+    rows = random_rows(rng, 2 * histogram.LAST_BIN + 4, until, spread=timedelta(days=2), prefix="edge")
+    durations = [edges[b] + delta for b in range(1, histogram.LAST_BIN + 1) for delta in (-1, 0)]
+    durations += [0, -5_000, 1, 99]  # zero, negative (started after done), under the first bin
+    for row, runtime, wait in zip(rows, durations, reversed(durations), strict=True):
+        row.date_started = row.date_done - timedelta(microseconds=runtime)
+        row.date_created = row.date_started - timedelta(microseconds=wait)
+    rows[-1].date_started = None  # no start: counted, neither histogram
+    return rows
+
+
+def varied_rows(rng):
+    rows = random_rows(rng, 1200, NOW - timedelta(seconds=10), spread=timedelta(days=10))
+    rows += edge_rows(rng, NOW - timedelta(hours=1))
+    young = random_rows(rng, 30, NOW, spread=timedelta(seconds=4), prefix="young")  # within the 5 s lag
+    for row in rows[:40]:
+        row.worker = ""  # empty, like NULL: no worker bucket
+    for row in rows[40:80]:
+        row.task_name, row.periodic_task_name = "", ""
+    return rows + young
+
+
+def test_thresholds_are_the_first_microsecond_of_every_bin():
+    edges = rebuild.thresholds()
+    assert len(edges) == histogram.LAST_BIN + 1
+    for b in range(1, histogram.LAST_BIN + 1):
+        assert histogram.bin_of(rebuild.duration_milliseconds(edges[b])) == b
+        assert histogram.bin_of(rebuild.duration_milliseconds(edges[b] - 1)) == b - 1
+    assert all(a < b for a, b in zip(edges, edges[1:], strict=False))
+
+
+def test_the_databases_bins_and_milliseconds_equal_pythons():
+    rng = random.Random(20)
+    edges = rebuild.thresholds()
+    values = [edge + delta for edge in edges[1:] for delta in (-2, -1, 0, 1)]
+    values += [round(math.exp(rng.uniform(0, math.log(10**13)))) for _ in range(3000)]
+    values += [0, -1, -10**9, 1, 10**14]
+    builder = rebuild._Builder(connection, NOW, sql_encoding=False)
+    found = []
+    with transaction.atomic():
+        builder.create_tables()
+        with connection.cursor() as cursor:
+            for start in range(0, len(values), 400):
+                chunk = values[start : start + 400]
+                # wu: a NULL of the integers' type on every database
+                rows = (f"SELECT {i} AS i, {u} AS ru, NULLIF({u}, {u}) AS wu" for i, u in enumerate(chunk))
+                source = " UNION ALL ".join(rows)
+                milliseconds = rebuild._milliseconds_sql(connection.vendor, "b.ru")
+                cursor.execute(f"SELECT b.i, b.rb, b.wb, {milliseconds} FROM ({builder.binned_rows_sql(source)}) b")
+                found += [(chunk[i], rb, wb, ms) for i, rb, wb, ms in sorted(cursor.fetchall())]
+        builder.drop_tables()
+    assert len(found) == len(values)
+    for micro, rb, wb, ms in found:
+        assert (micro, rb, wb) == (micro, histogram.bin_of(rebuild.duration_milliseconds(micro)), None)
+        assert ms == rebuild.duration_milliseconds(micro), micro
+
+
+@pytest.mark.parametrize("sql_encoding", [None, False], ids=["default", "python-encoding"])
+def test_a_rebuild_equals_the_incremental_passes(sql_encoding):
+    rng = random.Random(21)
+    store(varied_rows(rng))
+    rollup.catch_up(now=NOW)
+    passes = snapshot()
+    forget()
+    assert rebuild.rebuild(now=NOW, sql_encoding=sql_encoding) == passes[2][2]
+    built = snapshot()
+    assert built[0] == passes[0], "buckets"
+    assert built[1] == passes[1], "recount log"
+    assert built[2] == passes[2], "watermark"
+    assert len(passes[0]) > 1000 and 0 < len(passes[1]) < passes[2][2]
+
+
+def test_the_next_pass_goes_on_from_a_rebuild_without_double_counting_or_losing_a_row():
+    rng = random.Random(22)
+    store(varied_rows(rng))
+    rebuild.rebuild(now=NOW)
+    # New rows, a row that was too young at the rebuild, and a recent row stored again in a new state.
+    store(random_rows(rng, 300, NOW + timedelta(minutes=5), spread=timedelta(minutes=4), prefix="later"))
+    again = TaskResult.objects.filter(
+        status=states.SUCCESS, date_done__gte=NOW - timedelta(days=2), date_done__lte=NOW - timedelta(minutes=10)
+    ).exclude(task_name=None).exclude(date_started=None).first()
+    with dates_as_given(TaskResult):
+        TaskResult.objects.filter(pk=again.pk).update(
+            status=states.FAILURE, worker="celery@elsewhere", date_done=NOW + timedelta(minutes=2)
+        )
+    later = NOW + timedelta(minutes=6)
+    assert rollup.run_pass(now=later).recounted == 1
+    assert_exact(rng, spans=40)
+    assert RollupState.objects.get().counted == TaskResult.objects.filter(status__in=rollup.READY_STATES).count()
+    incremental = snapshot()[0]
+    forget()
+    rollup.catch_up(now=later)
+    assert snapshot()[0] == incremental
+
+
+def test_progress_is_reported_after_every_day():
+    rng = random.Random(23)
+    store(random_rows(rng, 400, NOW - timedelta(seconds=10), spread=timedelta(days=4)))
+    seen = []
+    total = rebuild.rebuild(now=NOW, progress=seen.append)
+    days = {row.date_done.date() for row in TaskResult.objects.filter(status__in=rollup.READY_STATES)}
+    assert len(seen) == len(days) and seen == sorted(seen) and seen[-1] == total
+
+
+def test_a_rebuild_of_nothing_forgets_everything_and_passes_go_on():
+    store(random_rows(random.Random(24), 50, NOW - timedelta(seconds=10)))
+    rollup.catch_up(now=NOW)
+    TaskResult.objects.all().delete()
+    assert rebuild.rebuild(now=NOW) == 0
+    assert not Bucket.objects.exists() and not CountedTask.objects.exists()
+    assert RollupState.objects.values_list("done_until", "counted", "updated").get() == (None, 0, NOW)
+    store(random_rows(random.Random(25), 50, NOW + timedelta(minutes=1), spread=timedelta(seconds=30)))
+    assert rollup.catch_up(now=NOW + timedelta(minutes=2)) == TaskResult.objects.filter(
+        status__in=rollup.READY_STATES
+    ).count()
