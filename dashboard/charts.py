@@ -112,12 +112,13 @@ def _decimal_steps(minimum: float) -> Iterable[float]:
         exponent += 1
 
 
-#: Steps of a duration axis, in ms: round in the unit ``format_ms`` will show (15 s, 2 min...), not 1/2/5 × 10^n ms
-#: (100,000 ms would read "1.7 min"). Past the list, hours in 1/2/5 × 10^n.
+#: Steps of a duration axis, in ms: round in the unit ``format_ms`` will show (30 s, 2 min...), not 1/2/5 × 10^n ms
+#: (100,000 ms would read "1.7 min"). Past the list, hours in 1/2/5 × 10^n. No 15 s nor 15 min step: their
+#: fifth tick (75 s, 75 min) would read "1.2 min" or "1.2 h", which is not what it marks.
 DURATION_STEPS_MS = (
     1, 2, 5, 10, 20, 50, 100, 200, 500,
-    1_000, 2_000, 5_000, 10_000, 15_000, 30_000,
-    60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
+    1_000, 2_000, 5_000, 10_000, 30_000,
+    60_000, 120_000, 300_000, 600_000, 1_800_000,
 )
 
 

@@ -212,6 +212,17 @@ def test_duration_ticks_are_round_durations():
     assert [tick.label for tick in axis.ticks] == ["0 ms", "30 s", "1 min", "1.5 min", "2 min", "2.5 min", "3 min"]
 
 
+MS_PER_UNIT = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
+
+
+@pytest.mark.parametrize("maximum", [0.3, 7, 450, 999, 1001, 4500, 61_000, 95_000, 170_000, 3_500_000, 4e6, 2e7, 9e8])
+def test_duration_tick_labels_say_exactly_the_duration_they_mark(maximum):
+    axis = charts.y_axis(maximum, charts.Frame(), label="runtime", unit="ms", formatter=charts.format_ms)
+    for tick in axis.ticks:
+        number, unit = tick.label.split()
+        assert float(number) * MS_PER_UNIT[unit] == pytest.approx(tick.value), tick.label
+
+
 def test_a_scale_needs_a_positive_maximum():
     with pytest.raises(ValueError):
         charts.nice_step(0)
