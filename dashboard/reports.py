@@ -162,10 +162,11 @@ def overview(period: Period) -> Overview:
     failing = sorted((r for r in rows if r.failures), key=lambda r: (-r.failures, r.key))[:TOP_NAMES]
     timed = [r for r in rows if r.runs >= SLOWEST_MIN_RUNS and r.figures.runtime]
     slowest = sorted(timed, key=lambda r: (-r.runtime(0.95), r.key))[:TOP_NAMES]
+    series = queries.series(period.window, period.span, durations=True)
     return Overview(
         period=period,
-        headlines=headlines(queries.figures(period.span), queries.figures(period.previous)),
-        series=queries.series(period.window, period.span),
+        headlines=headlines(queries.total(series), queries.figures(period.previous)),
+        series=series,
         failing=failing,
         slowest=slowest,
         recent_failures=selectors.recent_failures(),
@@ -186,12 +187,13 @@ class TaskNameReport(NamedTuple):
 def task_name_report(period: Period, name: str) -> TaskNameReport:
     latest = latest_activity(Dimension.TASK_NAME, [name]).get(name)
     recent = selectors.workers_of_latest_runs(name, WORKER_SAMPLE)
+    series = queries.series(period.window, period.span, Dimension.TASK_NAME, name, durations=True)
     return TaskNameReport(
         name=name,
         period=period,
-        figures=queries.figures(period.span, Dimension.TASK_NAME, name),
+        figures=queries.total(series),
         latest=latest,
-        series=queries.series(period.window, period.span, Dimension.TASK_NAME, name, durations=True),
+        series=series,
         workers=Counter(worker or "" for worker in recent).most_common(),
         sampled=len(recent),
         recent_failures=selectors.recent_failures_of(name) if latest and latest.last_failure else [],

@@ -98,6 +98,16 @@ def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str 
     return list(bars.values())
 
 
+def total(points: list[SeriesPoint]) -> Figures:
+    """The figures of the whole span a series covers (its bars tile the span exactly): no second read."""
+    result = Figures(Counter(), Counter(), Counter())
+    for point in points:
+        result.counts.update(point.counts)
+        result.runtime.update(point.runtime)
+        result.wait.update(point.wait)
+    return result
+
+
 def trends(span: Span, dimension: str, step: timedelta, keys: Iterable[str] | None = None) -> dict[str, list[int]]:
     """``{key: [tasks finished per step]}`` over ``span``, summed by the database from the rows tiling it.
 
