@@ -16,6 +16,12 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test import override_settings
 
+#: Fixtures shared by several folders, registered here once for the whole
+#: suite (pytest accepts ``pytest_plugins`` only in this top-level conftest):
+#: Celery apps of a test's own, and the real workers of the end-to-end and
+#: browser tests. A folder's own conftest keeps only what that folder uses.
+pytest_plugins = ["tests.fixtures.celery_apps", "tests.fixtures.workers"]
+
 VENDOR_MARKERS = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB"}
 
 #: A second alias on the same server, for tests of ``db_manager(...)`` and

@@ -17,7 +17,6 @@ from playwright.sync_api import expect
 from demo.seed import dates_as_given, group_result, seed_tasks
 from results.models import GroupResult, TaskResult
 from tests.e2e import celery_app
-from tests.e2e import conftest as e2e
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,17 +31,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser-test-pw-4711"
 SEEDED_ROWS = 600
 
-# A real Celery worker for the tests that need one: the end-to-end suite's
-# fixtures, reused as they are (a session-scoped worker writing into the
-# test database); only ``app`` is this folder's own (see below). pytest
-# finds fixtures among a conftest's attributes, so naming them here gives
-# this folder copies of its own (in a run of both folders, each starts its
-# own worker). ``pytest_plugins`` cannot share them instead: pytest refuses
-# to register a conftest module twice.
-broker = e2e.broker
-start_worker = e2e.start_worker
-db_worker = e2e.db_worker
-marker_dir = e2e.marker_dir
+# A real Celery worker for the tests that need one comes from the shared
+# ``tests.fixtures.workers`` (``db_worker``, ``marker_dir``: a session-scoped
+# worker writing into the test database, the same one the end-to-end tests
+# use); only ``app`` is this folder's own (see below).
 
 # Auto-waiting expectations wait this long (Playwright's default is 5 s):
 # room for a loaded, shared CI machine; a passing check returns at once.

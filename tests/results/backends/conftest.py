@@ -1,32 +1,28 @@
 """Fixtures for the result backends' unit tests: a Celery app of the test's own."""
 import pytest
-from celery import Celery
 from celery.app.task import Context
 from django.db import connection, connections
 
+from tests.fixtures.celery_apps import DATABASE_BACKEND
+
 
 @pytest.fixture
-def make_app():
-    """Build Celery apps with the given configuration; close them afterwards."""
-    apps = []
+def make_app(celery_app_factory):
+    """Build Celery apps (the DatabaseBackend, json and pickle accepted) with the given configuration on top."""
 
     def make(**conf):
-        app = Celery("unit", set_as_current=False)
-        app.conf.update(
-            {
-                "result_backend": "results.backends:DatabaseBackend",
+        return celery_app_factory(
+            "unit",
+            **{
+                "result_backend": DATABASE_BACKEND,
                 "result_extended": True,
                 "accept_content": ["json", "pickle"],
                 "result_accept_content": ["json", "pickle"],
                 **conf,
-            }
+            },
         )
-        apps.append(app)
-        return app
 
-    yield make
-    for app in apps:
-        app.close()
+    return make
 
 
 @pytest.fixture
