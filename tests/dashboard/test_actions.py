@@ -24,7 +24,7 @@ def app(celery_app_factory):
     """A Celery app (set as current, as the project's is in the web process) that records what it sends."""
     app = celery_app_factory("actions-test", current=True, broker_url="memory://")
 
-    @app.task(name=REGISTERED)
+    @app.task(name=REGISTERED, shared=False)  # this app only: not every app made later
     def add(x, y):
         return x + y
 
@@ -386,7 +386,7 @@ def unreachable_broker(settings, celery_app_factory):
         "broker-down", current=True, broker_url="amqp://guest:guest@127.0.0.1:1//", broker_connection_timeout=2
     )
 
-    @app.task(name=REGISTERED)
+    @app.task(name=REGISTERED, shared=False)  # this app only: not every app made later
     def add(x, y):
         return x + y
 

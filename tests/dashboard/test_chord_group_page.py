@@ -1,8 +1,7 @@
 """A running chord's header group, which Celery does not store, has a page read from its counter."""
-import json
 import uuid
 
-from results.models import ChordCounter
+from tests import factories
 
 HTMX_POLL = {"HX-Request": "true", "HX-Target": "group-members", "HX-Trigger": "group-members"}
 
@@ -10,8 +9,7 @@ HTMX_POLL = {"HX-Request": "true", "HX-Target": "group-members", "HX-Trigger": "
 def test_a_running_chord_has_a_group_page_from_its_counter(client_viewer, make_task):
     done, waiting = make_task(status="SUCCESS"), str(uuid.uuid4())
     group_id = str(uuid.uuid4())
-    header = [[[done.task_id, None], None], [[waiting, None], None]]
-    ChordCounter.objects.create(group_id=group_id, sub_tasks=json.dumps(header), count=1)
+    factories.chord_counter([done.task_id, waiting], group_id=group_id, count=1)
 
     response = client_viewer.get(f"/dashboard/groups/{group_id}/")
     assert response.status_code == 200

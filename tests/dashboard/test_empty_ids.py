@@ -13,19 +13,13 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import AuditedTask, AuditEntry
-from results.models import ChordCounter, GroupResult, TaskResult
+from dashboard.models import AuditEntry
+from results.models import TaskResult
+from tests import factories
+from tests.factories import group_ref, task_ref
 
 EMPTY = "(empty id)"
 DEAD_LINKS = ('href="/dashboard/tasks//"', 'href="/dashboard/groups//"')
-
-
-def task_ref(task_id):
-    return [[task_id, None], None]
-
-
-def group_ref(group_id, members):
-    return [[group_id, None], members]
 
 
 @pytest.fixture
@@ -43,16 +37,18 @@ def empty_ids(make_task, make_group):
         date_started=now - timedelta(minutes=5),
         date_done=now - timedelta(minutes=4),
     )
-    GroupResult.objects.create(
-        group_id="", result=json.dumps(group_ref("", [task_ref("t-page")])),
-        content_type="application/json", content_encoding="utf-8",
-    )
+    make_group(group_id="", result=json.dumps(group_ref("", [task_ref("t-page")])))
     make_group(group_id="g-members", result=json.dumps(group_ref("g-members", [task_ref(""), group_ref("", [])])))
-    ChordCounter.objects.create(group_id="", sub_tasks=json.dumps([task_ref("t-page")]), count=1)
-    ChordCounter.objects.create(group_id="c-header", sub_tasks=json.dumps([task_ref(""), task_ref("h-2")]), count=2)
-    entry = AuditEntry.objects.create(username="someone", action="retry", task_count=2, succeeded=1, outcome="partial")
-    AuditedTask.objects.create(entry=entry, task_id="", ok=True, detail="Sent again as:", new_task_id="t-page")
-    AuditedTask.objects.create(entry=entry, task_id="t-page", ok=False, detail="Not sent.", new_task_id="")
+    factories.chord_counter(["t-page"], group_id="")
+    factories.chord_counter(["", "h-2"], group_id="c-header")
+    entry = factories.audit_entry(
+        [
+            {"task_id": "", "ok": True, "detail": "Sent again as:", "new_task_id": "t-page"},
+            {"task_id": "t-page", "ok": False, "detail": "Not sent.", "new_task_id": ""},
+        ],
+        username="someone",
+        outcome="partial",
+    )
     return {"page": page, "entry": entry}
 
 
