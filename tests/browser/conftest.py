@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from celery import states
 from django.contrib.auth.models import Permission, User
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from demo.seed import dates_as_given, group_result, seed_tasks
@@ -143,9 +144,10 @@ def viewer(transactional_db):
 
 @pytest.fixture
 def login(page, live_server):
-    """``login(user, path)``: open ``path``, log in through the real form, land back on ``path``."""
+    """``login(user, path)``: open ``path`` (the overview), log in through the real form, land back on ``path``."""
 
-    def log_in(user, path="/dashboard/"):
+    def log_in(user, path=None):
+        path = path or reverse("dashboard:overview")
         page.goto(live_server.url + path)
         expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
         page.get_by_label("Username").fill(user.username)

@@ -67,6 +67,10 @@ def url(action):
     return reverse("dashboard:action", args=[action])
 
 
+#: Where every action's URL starts (delete-expired's too).
+ACTIONS_PREFIX = url("retry").removesuffix("retry/")
+
+
 def post(client, action, ids, **extra):
     return client.post(url(action), {"task_ids": json.dumps(ids), **extra})
 
@@ -94,7 +98,7 @@ class TestGating:
         listing = client.get(reverse("dashboard:tasks")).content.decode()
         for html in (detail, listing):
             # No selection column (the status filter's checkboxes are another form's).
-            assert "/dashboard/actions/" not in html and 'name="task_id"' not in html and "task-selection" not in html
+            assert ACTIONS_PREFIX not in html and 'name="task_id"' not in html and "task-selection" not in html
 
     @pytest.mark.parametrize("action,needs", [("retry", "change_taskresult"), ("revoke", "change_taskresult"),
                                               ("terminate", "change_taskresult"), ("delete", "delete_taskresult")])
@@ -112,7 +116,7 @@ class TestGating:
         task = make_task(status="STARTED")
         client.force_login(user_with("delete_taskresult"))
         html = client.get(reverse("dashboard:task", args=[task.task_id])).content.decode()
-        assert "/dashboard/actions/delete/" in html and "/dashboard/actions/retry/" not in html
+        assert url("delete") in html and url("retry") not in html
         listing = client.get(reverse("dashboard:tasks")).content.decode()
         assert 'form="task-selection"' in listing and "Delete all" in listing and "Retry all" not in listing
 
@@ -120,7 +124,7 @@ class TestGating:
         assert client.post(url("retry"), {}).status_code == 302
 
     def test_unknown_action_is_404(self, client_operator, edits):
-        assert client_operator.get("/dashboard/actions/explode/?task_id=x").status_code == 404
+        assert client_operator.get(url("explode"), {"task_id": "x"}).status_code == 404
 
     def test_post_needs_the_csrf_token(self, operator, make_task, edits, app):
         task = make_task(status="FAILURE")
@@ -430,6 +434,6 @@ def test_next_only_leads_back_into_this_site(client_operator, make_task, edits, 
     task = make_task(status="FAILURE")
     page = client_operator.get(url("delete"), {"task_id": task.task_id, "next": "javascript:alert(1)"}).content.decode()
     assert 'href="javascript:' not in page
-    assert 'href="/dashboard/tasks/">Cancel' in page
+    assert f'href="{reverse("dashboard:tasks")}">Cancel' in page
     response = post(client_operator, "delete", [task.task_id], next="https://evil.example/")
     assert response["Location"] == reverse("dashboard:tasks")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from results.models import ChordCounter, TaskResult
 from tests import factories
 
-URL = "/dashboard/chords/"
+URL = reverse("dashboard:chords")
 PARTIAL = {"HX-Request": "true", "HX-Target": "chord-table"}
 
 

@@ -30,7 +30,7 @@ def test_status_counts_per_window_link_to_filtered_lists(client_viewer, make_tas
     hour, day = response.context["windows"]
     assert {s: n for s, n, q in hour["rows"]} == {"FAILURE": 1, "SUCCESS": 1}
     assert {s: n for s, n, q in day["rows"]} == {"FAILURE": 1, "SUCCESS": 2}
-    assert "/dashboard/tasks/?status=FAILURE&amp;date_done_after=" in response.content.decode()
+    assert reverse("dashboard:tasks") + "?status=FAILURE&amp;date_done_after=" in response.content.decode()
     assert b"<html" in client_viewer.get(reverse("dashboard:overview-counts")).content
 
 
