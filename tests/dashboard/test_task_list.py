@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dashboard.formatting import status_badge
 
-from .conftest import pager, pager_error, pager_link
+from .pager import pager, pager_error, pager_link
 
 URL = reverse("dashboard:tasks")
 HTMX = {"HX-Request": "true", "HX-Target": "task-results"}
