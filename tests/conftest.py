@@ -11,17 +11,19 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test import override_settings
 
+from tests.support import OTHER_DB, clear_local_cache
+
+#: Fixtures shared by several folders, registered here once for the whole
+#: suite (pytest accepts ``pytest_plugins`` only in this top-level conftest):
+#: Celery apps of a test's own, and the real workers of the end-to-end and
+#: browser tests. A folder's own conftest keeps only what that folder uses.
+pytest_plugins = ["tests.fixtures.celery_apps", "tests.fixtures.workers"]
+
 VENDOR_MARKERS = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB"}
 
-#: A second alias on the same server, for tests of ``db_manager(...)`` and
-#: ``using=``. pytest-django creates its test database only for the tests
-#: that ask for it (``django_db(databases=[..., OTHER_DB])``).
-OTHER_DB = "other"
 
 
 def pytest_configure(config):
@@ -61,17 +63,6 @@ def plain_static_storage():
         }
     ):
         yield
-
-
-def clear_local_cache():
-    """Empty the default cache when it is this process's own (local memory).
-
-    A test may point it at Redis, which holds the broker queues of every
-    run on this machine: ``clear()`` there is ``FLUSHDB``, and would drop
-    their messages, so it is never called on a shared cache.
-    """
-    if isinstance(caches["default"], LocMemCache):
-        caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)

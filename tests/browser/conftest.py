@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from celery import states
 from django.contrib.auth.models import Permission, User
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from demo.seed import dates_as_given, group_result, seed_tasks
 from results.models import GroupResult, TaskResult
 from tests.e2e import celery_app
-from tests.e2e import conftest as e2e
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,17 +32,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser-test-pw-4711"
 SEEDED_ROWS = 600
 
-# A real Celery worker for the tests that need one: the end-to-end suite's
-# fixtures, reused as they are (a session-scoped worker writing into the
-# test database); only ``app`` is this folder's own (see below). pytest
-# finds fixtures among a conftest's attributes, so naming them here gives
-# this folder copies of its own (in a run of both folders, each starts its
-# own worker). ``pytest_plugins`` cannot share them instead: pytest refuses
-# to register a conftest module twice.
-broker = e2e.broker
-start_worker = e2e.start_worker
-db_worker = e2e.db_worker
-marker_dir = e2e.marker_dir
+# A real Celery worker for the tests that need one comes from the shared
+# ``tests.fixtures.workers`` (``db_worker``, ``marker_dir``: a session-scoped
+# worker writing into the test database, the same one the end-to-end tests
+# use); only ``app`` is this folder's own (see below).
 
 # Auto-waiting expectations wait this long (Playwright's default is 5 s):
 # room for a loaded, shared CI machine; a passing check returns at once.
@@ -151,9 +144,10 @@ def viewer(transactional_db):
 
 @pytest.fixture
 def login(page, live_server):
-    """``login(user, path)``: open ``path``, log in through the real form, land back on ``path``."""
+    """``login(user, path)``: open ``path`` (the overview), log in through the real form, land back on ``path``."""
 
-    def log_in(user, path="/dashboard/"):
+    def log_in(user, path=None):
+        path = path or reverse("dashboard:overview")
         page.goto(live_server.url + path)
         expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
         page.get_by_label("Username").fill(user.username)

@@ -5,6 +5,7 @@ so every step of the counter is seen, however fast or slow the machine.
 """
 import pytest
 from celery import chord, states
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from results.models import ChordCounter, TaskResult
@@ -38,7 +39,7 @@ def test_the_chords_page_counts_down_as_the_worker_finishes_the_header(logged_in
     result, gates = running_chord
     group_id = result.parent.id
 
-    page.goto(live_server.url + "/dashboard/chords/")
+    page.goto(live_server.url + reverse("dashboard:chords"))
     row = page.locator("#chord-table tbody tr", has=page.locator(f'a.id[title="{group_id}"]'))
     expect(row).to_contain_text(f"0 / {HEADER_SIZE} done · {HEADER_SIZE} remaining")
     expect(page.locator("#chord-table .live")).to_be_visible()
@@ -57,7 +58,7 @@ def test_the_chords_page_counts_down_as_the_worker_finishes_the_header(logged_in
     assert page.evaluate("window.__sameDocument === true"), "the live refresh reloaded the page"
 
     # The body ran: its task is on the list.
-    page.goto(live_server.url + f"/dashboard/tasks/?q={result.id}")
+    page.goto(live_server.url + reverse("dashboard:tasks") + f"?q={result.id}")
     expect(page.locator("#task-results tbody tr")).to_have_count(1)
     expect(page.locator("#task-results tbody .badge")).to_have_text(states.SUCCESS)
     assert TaskResult.objects.get(task_id=result.id).task_name == "tests.e2e.tasks.collect"
@@ -68,9 +69,9 @@ def test_a_running_chord_links_to_its_group_page_which_follows_it_live(logged_in
     result, gates = running_chord
     group_id = result.parent.id
 
-    page.goto(live_server.url + "/dashboard/chords/")
+    page.goto(live_server.url + reverse("dashboard:chords"))
     page.locator(f'#chord-table a.id[title="{group_id}"]').click()
-    expect(page).to_have_url(live_server.url + f"/dashboard/groups/{group_id}/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:group", args=[group_id]))
     members = page.locator("#group-members")
     expect(members.locator("tbody tr")).to_have_count(HEADER_SIZE)
     page.get_by_label("Live refresh").select_option("2")

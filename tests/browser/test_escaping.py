@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from celery import states
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from results.models import TaskResult
@@ -52,7 +53,7 @@ def hostile_names(transactional_db):
 
 def test_the_detail_page_shows_stored_html_as_text(logged_in, live_server, hostile_task):
     page = logged_in
-    page.goto(live_server.url + f"/dashboard/tasks/{hostile_task.task_id}/")
+    page.goto(live_server.url + reverse("dashboard:task", args=[hostile_task.task_id]))
     expect(page.locator("#arguments")).to_contain_text(PAYLOAD)
     expect(page.locator("#result")).to_contain_text(PAYLOAD)
     expect(page.locator("#traceback .exception")).to_contain_text(PAYLOAD)
@@ -65,7 +66,7 @@ def test_the_detail_page_shows_stored_html_as_text(logged_in, live_server, hosti
 
 def test_the_list_shows_stored_html_as_text(logged_in, live_server, hostile_task, hostile_names):
     page = logged_in
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     table = page.locator("#task-results")
     expect(table).to_contain_text(f"{PAYLOAD}.name")
     expect(table).to_contain_text(f"{PAYLOAD}@worker")
@@ -87,6 +88,6 @@ def test_the_list_shows_stored_html_as_text(logged_in, live_server, hostile_task
     assert_nothing_injected(page)
 
     # So does the search box, and a filter value the form rejects.
-    page.goto(live_server.url + "/dashboard/tasks/?status=" + "%3Cscript%3Ealert(3)%3C%2Fscript%3E")
+    page.goto(live_server.url + reverse("dashboard:tasks") + "?status=" + "%3Cscript%3Ealert(3)%3C%2Fscript%3E")
     expect(page.locator("#task-filter-errors")).to_be_visible()
     assert_nothing_injected(page)

@@ -4,6 +4,7 @@ import os
 import pytest
 from celery import states
 from django.contrib.auth.models import Permission
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from results.models import TaskResult
@@ -34,7 +35,7 @@ def failed_once(app, marker_dir):
 
 
 def test_retry_a_failed_task_and_see_the_new_one_succeed(login, live_server, operator, failed_once):
-    detail = f"/dashboard/tasks/{failed_once.task_id}/"
+    detail = reverse("dashboard:task", args=[failed_once.task_id])
     page = login(operator, detail)
     expect(page.locator("#traceback .exception")).to_contain_text("first run: the marker was missing")
 
@@ -49,13 +50,13 @@ def test_retry_a_failed_task_and_see_the_new_one_succeed(login, live_server, ope
     assert new_id != failed_once.task_id
 
     # The new task shows up in the list of that task's runs, live.
-    page.goto(live_server.url + f"/dashboard/tasks/?task_name={failed_once.task_name}&refresh=2")
+    page.goto(live_server.url + reverse("dashboard:tasks") + f"?task_name={failed_once.task_name}&refresh=2")
     new_row = page.locator("#task-results tbody tr", has=page.locator(f'a.id[title="{new_id}"]'))
     expect(new_row.locator(".badge")).to_have_text(states.SUCCESS, timeout=LIVE)
     expect(page.locator("#task-results tbody tr")).to_have_count(2)
 
     new_row.locator("a.id").click()
-    expect(page).to_have_url(live_server.url + f"/dashboard/tasks/{new_id}/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:task", args=[new_id]))
     expect(page.locator("#result")).to_contain_text("ran again")
     expect(page.locator("#task-history")).to_contain_text(f"This task is a retry of {failed_once.task_id}")
     assert page.dialogs == []

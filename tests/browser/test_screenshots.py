@@ -9,6 +9,7 @@ import re
 
 import pytest
 from celery import states
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from demo.seed import seed_tasks
@@ -34,12 +35,12 @@ def largest_group():
 def test_screenshots_of_the_main_pages(logged_in, live_server, busy_shop, screenshot):
     page, url = logged_in, live_server.url
 
-    page.goto(url + "/dashboard/")
+    page.goto(url + reverse("dashboard:overview"))
     expect(page.locator("#status-counts .counts").first).to_contain_text(states.SUCCESS)
     expect(page.locator("section", has_text="Recent failures").locator("tbody tr")).not_to_have_count(0)
     assert screenshot("overview").stat().st_size > 10_000
 
-    page.goto(url + "/dashboard/tasks/")
+    page.goto(url + reverse("dashboard:tasks"))
     expect(page.locator("#task-results tbody tr")).to_have_count(25)
     expect(page.locator("#result-count")).to_have_text(COUNTED)
     screenshot("tasks")
@@ -47,19 +48,19 @@ def test_screenshots_of_the_main_pages(logged_in, live_server, busy_shop, screen
     statuses = page.get_by_role("group", name="Status")
     statuses.get_by_role("checkbox", name=states.FAILURE, exact=True).check()
     statuses.get_by_role("checkbox", name=states.RETRY, exact=True).check()
-    expect(page).to_have_url(url + "/dashboard/tasks/?status=FAILURE&status=RETRY")
+    expect(page).to_have_url(url + reverse("dashboard:tasks") + "?status=FAILURE&status=RETRY")
     expect(page.locator("#task-results tbody .badge", has_text=states.SUCCESS)).to_have_count(0)
     expect(page.locator("#result-count")).to_have_text(COUNTED)
     screenshot("tasks-filtered")
 
     failed = TaskResult.objects.filter(status=states.FAILURE).order_by("-date_done", "-id").first()
-    page.goto(url + f"/dashboard/tasks/{failed.task_id}/")
+    page.goto(url + reverse("dashboard:task", args=[failed.task_id]))
     expect(page.locator("#traceback .exception")).to_be_visible()
     expect(page.locator("#same-args")).not_to_contain_text("Find other runs")
     screenshot("task-failed")
 
     group = largest_group()
-    page.goto(url + f"/dashboard/groups/{group.group_id}/")
+    page.goto(url + reverse("dashboard:group", args=[group.group_id]))
     expect(page.locator("#group-members .breakdown")).to_be_visible()
     screenshot("group")
     assert page.dialogs == []
@@ -82,7 +83,7 @@ def test_screenshot_of_the_running_chords(logged_in, live_server, app, marker_di
             open(gate, "w").close()
     try:
         page = logged_in
-        page.goto(live_server.url + "/dashboard/chords/")
+        page.goto(live_server.url + reverse("dashboard:chords"))
         expect(page.locator("#chord-table")).to_contain_text("5 / 8 done", timeout=20_000)
         expect(page.locator("#chord-table")).to_contain_text("1 / 6 done", timeout=20_000)
         screenshot("chords")

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from celery import states
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from results.models import GroupResult, TaskResult
@@ -16,13 +17,13 @@ def test_open_a_failed_task_and_expand_its_full_traceback(logged_in, live_server
     failed = TaskResult.objects.filter(status=states.FAILURE).order_by("-date_done", "-id").first()
     exception_line = failed.traceback.strip().splitlines()[-1]
 
-    page.goto(live_server.url + "/dashboard/")
+    page.goto(live_server.url + reverse("dashboard:overview"))
     expect(page.locator("#status-counts")).to_contain_text(states.FAILURE)  # loaded after the page
     page.get_by_role("link", name="All failures").click()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE")
     page.locator(f'#task-results a.id[title="{failed.task_id}"]').click()
 
-    expect(page).to_have_url(live_server.url + f"/dashboard/tasks/{failed.task_id}/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:task", args=[failed.task_id]))
     expect(page.locator("#task-id")).to_have_text(failed.task_id)
     traceback = page.locator("#traceback")
     expect(traceback.locator(".exception")).to_contain_text(exception_line.split(":")[0])
@@ -41,10 +42,10 @@ def test_open_a_group_from_the_group_list(logged_in, live_server, seeded):
     page = logged_in
     group = GroupResult.objects.order_by("-date_done", "-id").first()
     page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Groups").click()
-    expect(page).to_have_url(live_server.url + "/dashboard/groups/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:groups"))
     page.locator(f'#group-results a.id[title="{group.group_id}"]').click()
 
-    expect(page).to_have_url(live_server.url + f"/dashboard/groups/{group.group_id}/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:group", args=[group.group_id]))
     members = page.locator("#group-members tbody tr")
     member_ids = [member[0][0] for member in json.loads(group.result)[1]]
     expect(members).to_have_count(len(member_ids))
@@ -55,5 +56,5 @@ def test_open_a_group_from_the_group_list(logged_in, live_server, seeded):
 
     # A member leads to its own page, which links back to the group.
     members.first.locator("a.id").click()
-    expect(page).to_have_url(live_server.url + f"/dashboard/tasks/{member_ids[0]}/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:task", args=[member_ids[0]]))
     expect(page.get_by_role("link", name=group.group_id)).to_be_visible()

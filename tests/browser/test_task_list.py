@@ -8,6 +8,7 @@ import re
 
 import pytest
 from celery import states
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from results.models import TaskResult
@@ -57,13 +58,13 @@ def history(seeded):
 
 def test_filters_swap_the_table_push_the_url_and_back_restores_them(logged_in, live_server, history):
     page, worker = logged_in, history
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     expect(page.locator(ROWS)).to_have_count(PER_PAGE)
     mark_window(page)
 
     failures = TaskResult.objects.filter(status=states.FAILURE)
     status_box(page, states.FAILURE).check()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE")
     expect(page.locator(ROWS)).to_have_count(min(failures.count(), PER_PAGE))
     assert set(column(page, 3).all_inner_texts()) == {states.FAILURE}
     assert_same_document(page)
@@ -77,20 +78,20 @@ def test_filters_swap_the_table_push_the_url_and_back_restores_them(logged_in, l
     assert_same_document(page)
 
     page.go_back()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE")
     expect(page.locator(ROWS)).to_have_count(min(failures.count(), PER_PAGE))
     expect(status_box(page, states.FAILURE)).to_be_checked()
     expect(page.get_by_label("Worker")).to_have_value("")
 
     page.go_back()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks"))
     expect(page.locator(ROWS)).to_have_count(PER_PAGE)
     expect(page.locator("#id_status input:checked")).to_have_count(0)
 
 
 def test_sorting_a_column_swaps_the_table_and_keeps_the_sort_in_the_url(logged_in, live_server, history):
     page = logged_in
-    page.goto(live_server.url + "/dashboard/tasks/?status=SUCCESS")
+    page.goto(live_server.url + reverse("dashboard:tasks") + "?status=SUCCESS")
     mark_window(page)
     header = page.locator("#task-results thead th", has_text="Task name")
 
@@ -123,7 +124,7 @@ def test_sorting_a_column_swaps_the_table_and_keeps_the_sort_in_the_url(logged_i
 
 def test_paging_forward_and_back_to_the_newest(logged_in, live_server, history):
     page = logged_in
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     newest = list(TaskResult.objects.order_by("-date_done", "-id").values_list("task_id", flat=True)[: 3 * PER_PAGE])
     expect(page.locator(ROWS)).to_have_count(PER_PAGE)
     assert shown_ids(page) == newest[:PER_PAGE]
@@ -142,7 +143,7 @@ def test_paging_forward_and_back_to_the_newest(logged_in, live_server, history):
     expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[PER_PAGE])
 
     page.get_by_role("link", name="« Newest").click()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks"))
     expect(page.locator(f"{ROWS} a.id").first).to_have_attribute("title", newest[0])
     assert_same_document(page)
 
@@ -159,7 +160,7 @@ def test_back_after_a_filter_change_restores_the_list_with_its_enhancements(logg
     error a handler throws on the way.
     """
     page, worker = logged_in, history
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     copy_buttons = page.locator("#task-results button.copy")
     expect(copy_buttons.first).to_be_visible()
     mark_window(page)
@@ -171,7 +172,7 @@ def test_back_after_a_filter_change_restores_the_list_with_its_enhancements(logg
     expect(copy_buttons.first).to_be_visible()
 
     page.go_back()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks"))
     expect(page.get_by_label("Worker")).to_have_value("")
     expect(page.locator(ROWS)).to_have_count(PER_PAGE)
     expect(copy_buttons).to_have_count(PER_PAGE)
@@ -182,29 +183,29 @@ def test_back_after_a_filter_change_restores_the_list_with_its_enhancements(logg
 
 def test_the_remembered_refresh_interval_applies_on_opening_the_list_not_on_back(logged_in, live_server, history):
     page = logged_in
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     page.get_by_label("Live refresh").select_option("30")
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?refresh=30")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?refresh=30")
     expect(page.locator("#task-results .live")).to_be_visible()
 
     # Back shows the list as it was, and the next Back leaves it.
     page.go_back()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks"))
     expect(page.get_by_label("Live refresh")).to_have_value("")
     expect(page.locator("#task-results .live")).to_have_count(0)
     page.go_back()
-    expect(page).to_have_url(live_server.url + "/dashboard/")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:overview"))
 
     # Opened again, the list uses the interval chosen last.
-    page.goto(live_server.url + "/dashboard/tasks/")
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?refresh=30")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?refresh=30")
     expect(page.get_by_label("Live refresh")).to_have_value("30")
     expect(page.locator("#task-results .live")).to_be_visible()
 
 
 def test_ticking_two_statuses_filters_the_table_and_pushes_the_url(logged_in, live_server, history):
     page = logged_in
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     expect(page.locator(ROWS)).to_have_count(PER_PAGE)
     mark_window(page)
     statuses = page.get_by_role("group", name="Status")
@@ -212,10 +213,10 @@ def test_ticking_two_statuses_filters_the_table_and_pushes_the_url(logged_in, li
         expect(status_box(page, status)).not_to_be_checked()
 
     status_box(page, states.FAILURE).click()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE")
     statuses.locator(".badge", has_text=states.RETRY).click()  # the badge is the checkbox's label
     expect(status_box(page, states.RETRY)).to_be_checked()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE&status=RETRY")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE&status=RETRY")
     both = TaskResult.objects.filter(status__in=[states.FAILURE, states.RETRY])
     expect(page.locator(ROWS)).to_have_count(min(both.count(), PER_PAGE))
     expect(page.locator("#result-count")).to_contain_text(f"{both.count()} tasks")
@@ -223,7 +224,7 @@ def test_ticking_two_statuses_filters_the_table_and_pushes_the_url(logged_in, li
     assert shown_ids(page) == list(both.order_by("-date_done", "-id").values_list("task_id", flat=True)[:PER_PAGE])
 
     status_box(page, states.FAILURE).click()
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=RETRY")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=RETRY")
     expect(page.locator(ROWS)).to_have_count(min(both.filter(status=states.RETRY).count(), PER_PAGE))
     assert set(column(page, 3).all_inner_texts()) == {states.RETRY}
     assert_same_document(page)
@@ -231,7 +232,7 @@ def test_ticking_two_statuses_filters_the_table_and_pushes_the_url(logged_in, li
 
 def test_the_status_checkboxes_work_from_the_keyboard(logged_in, live_server, history):
     page = logged_in
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     expect(page.locator(ROWS)).to_have_count(PER_PAGE)
     failure, retry = status_box(page, states.FAILURE), status_box(page, states.RETRY)
     choice = page.locator(".status-choice", has=page.get_by_role("checkbox", name=states.RETRY, exact=True))
@@ -246,7 +247,7 @@ def test_the_status_checkboxes_work_from_the_keyboard(logged_in, live_server, hi
     expect(choice).to_have_css("outline-style", "solid")  # a visible focus ring around the badge
 
     page.keyboard.press("Space")
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=RETRY")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=RETRY")
     expect(retry).to_be_checked()
     expect(retry).to_be_focused()  # the swap replaced the table only: focus stays put
     retries = TaskResult.objects.filter(status=states.RETRY).count()
@@ -254,7 +255,7 @@ def test_the_status_checkboxes_work_from_the_keyboard(logged_in, live_server, hi
 
     tab_to(page, failure, "Shift+Tab")
     page.keyboard.press("Space")
-    expect(page).to_have_url(live_server.url + "/dashboard/tasks/?status=FAILURE&status=RETRY")
+    expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE&status=RETRY")
     expect(failure).to_be_checked()
     assert set(column(page, 3).all_inner_texts()) <= {states.FAILURE, states.RETRY}
 
@@ -262,12 +263,13 @@ def test_the_status_checkboxes_work_from_the_keyboard(logged_in, live_server, hi
 @pytest.mark.parametrize("javascript", [False], ids=["without-javascript"])
 def test_the_status_checkboxes_filter_without_javascript(logged_in, live_server, history):
     page = logged_in
-    page.goto(live_server.url + "/dashboard/tasks/")
+    page.goto(live_server.url + reverse("dashboard:tasks"))
     status_box(page, states.FAILURE).check()
     status_box(page, states.RETRY).check()
     page.get_by_role("button", name="Filter").click()  # the plain GET form: a whole page
 
-    expect(page).to_have_url(re.compile(r"/dashboard/tasks/\?q=&status=FAILURE&status=RETRY&worker="))
+    filtered = re.escape(reverse("dashboard:tasks")) + r"\?q=&status=FAILURE&status=RETRY&worker="
+    expect(page).to_have_url(re.compile(filtered))
     expect(status_box(page, states.FAILURE)).to_be_checked()
     expect(status_box(page, states.RETRY)).to_be_checked()
     both = TaskResult.objects.filter(status__in=[states.FAILURE, states.RETRY]).count()

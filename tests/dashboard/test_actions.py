@@ -7,7 +7,6 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from celery import Celery
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
@@ -21,17 +20,14 @@ REGISTERED = "proj.tasks.add"
 
 
 @pytest.fixture
-def app():
+def app(celery_app_factory):
     """A Celery app (set as current, as the project's is in the web process) that records what it sends."""
-    app = Celery("actions-test", set_as_current=False)
-    app.conf.broker_url = "memory://"
+    app = celery_app_factory("actions-test", current=True, broker_url="memory://")
 
-    @app.task(name=REGISTERED)
+    @app.task(name=REGISTERED, shared=False)  # this app only: not every app made later
     def add(x, y):
         return x + y
 
-    previous = actions.current_app._get_current_object()
-    app.set_current()
     sent = []
 
     def send_task(name, args=None, kwargs=None, **options):
@@ -42,7 +38,6 @@ def app():
     with mock.patch.object(app, "send_task", side_effect=send_task), mock.patch.object(app.control, "revoke") as revoke:
         app.sent, app.revoked = sent, revoke
         yield app
-    previous.set_current()
 
 
 @pytest.fixture
@@ -72,6 +67,10 @@ def url(action):
     return reverse("dashboard:action", args=[action])
 
 
+#: Where every action's URL starts (delete-expired's too).
+ACTIONS_PREFIX = url("retry").removesuffix("retry/")
+
+
 def post(client, action, ids, **extra):
     return client.post(url(action), {"task_ids": json.dumps(ids), **extra})
 
@@ -99,7 +98,7 @@ class TestGating:
         listing = client.get(reverse("dashboard:tasks")).content.decode()
         for html in (detail, listing):
             # No selection column (the status filter's checkboxes are another form's).
-            assert "/dashboard/actions/" not in html and 'name="task_id"' not in html and "task-selection" not in html
+            assert ACTIONS_PREFIX not in html and 'name="task_id"' not in html and "task-selection" not in html
 
     @pytest.mark.parametrize("action,needs", [("retry", "change_taskresult"), ("revoke", "change_taskresult"),
                                               ("terminate", "change_taskresult"), ("delete", "delete_taskresult")])
@@ -117,7 +116,7 @@ class TestGating:
         task = make_task(status="STARTED")
         client.force_login(user_with("delete_taskresult"))
         html = client.get(reverse("dashboard:task", args=[task.task_id])).content.decode()
-        assert "/dashboard/actions/delete/" in html and "/dashboard/actions/retry/" not in html
+        assert url("delete") in html and url("retry") not in html
         listing = client.get(reverse("dashboard:tasks")).content.decode()
         assert 'form="task-selection"' in listing and "Delete all" in listing and "Retry all" not in listing
 
@@ -125,7 +124,7 @@ class TestGating:
         assert client.post(url("retry"), {}).status_code == 302
 
     def test_unknown_action_is_404(self, client_operator, edits):
-        assert client_operator.get("/dashboard/actions/explode/?task_id=x").status_code == 404
+        assert client_operator.get(url("explode"), {"task_id": "x"}).status_code == 404
 
     def test_post_needs_the_csrf_token(self, operator, make_task, edits, app):
         task = make_task(status="FAILURE")
@@ -385,12 +384,13 @@ class TestDelete:
 
 
 @pytest.fixture
-def unreachable_broker(settings):
+def unreachable_broker(settings, celery_app_factory):
     """The current app pointed at an AMQP port where nothing listens (Celery's connection settings left as they are)."""
-    app = Celery("broker-down", set_as_current=False)
-    app.conf.update(broker_url="amqp://guest:guest@127.0.0.1:1//", broker_connection_timeout=2)
+    app = celery_app_factory(
+        "broker-down", current=True, broker_url="amqp://guest:guest@127.0.0.1:1//", broker_connection_timeout=2
+    )
 
-    @app.task(name=REGISTERED)
+    @app.task(name=REGISTERED, shared=False)  # this app only: not every app made later
     def add(x, y):
         return x + y
 
@@ -398,10 +398,7 @@ def unreachable_broker(settings):
         **settings.DASHBOARD,
         "BROKER_RETRY_POLICY": {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1},
     }
-    previous = actions.current_app._get_current_object()
-    app.set_current()
-    yield app
-    previous.set_current()
+    return app
 
 
 class TestBrokerDown:
@@ -425,22 +422,18 @@ class TestBrokerDown:
         assert AuditEntry.objects.get().outcome == "failed"
 
 
-def test_the_apps_task_modules_are_imported_in_the_web_process():
+def test_the_apps_task_modules_are_imported_in_the_web_process(celery_app_factory):
     """A web process never imported the tasks modules a worker imports: the registry check does it first."""
     module = "tests.dashboard.web_process_tasks"
     assert module not in sys.modules
-    app = Celery("web-process", set_as_current=False)
-    app.conf.include = [module]
-    try:
-        assert "tests.dashboard.web_process_tasks.imported_on_demand" in actions.registered_tasks(app)
-    finally:
-        app.close()
+    app = celery_app_factory("web-process", include=[module])
+    assert "tests.dashboard.web_process_tasks.imported_on_demand" in actions.registered_tasks(app)
 
 
 def test_next_only_leads_back_into_this_site(client_operator, make_task, edits, app):
     task = make_task(status="FAILURE")
     page = client_operator.get(url("delete"), {"task_id": task.task_id, "next": "javascript:alert(1)"}).content.decode()
     assert 'href="javascript:' not in page
-    assert 'href="/dashboard/tasks/">Cancel' in page
+    assert f'href="{reverse("dashboard:tasks")}">Cancel' in page
     response = post(client_operator, "delete", [task.task_id], next="https://evil.example/")
     assert response["Location"] == reverse("dashboard:tasks")

@@ -1,8 +1,9 @@
 """A running chord's header group, which Celery does not store, has a page read from its counter."""
-import json
 import uuid
 
-from results.models import ChordCounter
+from django.urls import reverse
+
+from tests import factories
 
 HTMX_POLL = {"HX-Request": "true", "HX-Target": "group-members", "HX-Trigger": "group-members"}
 
@@ -10,10 +11,9 @@ HTMX_POLL = {"HX-Request": "true", "HX-Target": "group-members", "HX-Trigger": "
 def test_a_running_chord_has_a_group_page_from_its_counter(client_viewer, make_task):
     done, waiting = make_task(status="SUCCESS"), str(uuid.uuid4())
     group_id = str(uuid.uuid4())
-    header = [[[done.task_id, None], None], [[waiting, None], None]]
-    ChordCounter.objects.create(group_id=group_id, sub_tasks=json.dumps(header), count=1)
+    factories.chord_counter([done.task_id, waiting], group_id=group_id, count=1)
 
-    response = client_viewer.get(f"/dashboard/groups/{group_id}/")
+    response = client_viewer.get(reverse("dashboard:group", args=[group_id]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Chord running: 1 of 2 header tasks still to return." in html
@@ -23,7 +23,7 @@ def test_a_running_chord_has_a_group_page_from_its_counter(client_viewer, make_t
 
 def test_a_live_refresh_after_the_chord_finished_stops_polling(client_viewer, db):
     group_id = str(uuid.uuid4())
-    poll = client_viewer.get(f"/dashboard/groups/{group_id}/?refresh=2", headers=HTMX_POLL)
+    poll = client_viewer.get(reverse("dashboard:group", args=[group_id]), {"refresh": 2}, headers=HTMX_POLL)
     assert poll.status_code == 286  # htmx: stop polling
     assert "This chord has finished" in poll.content.decode()
-    assert client_viewer.get(f"/dashboard/groups/{group_id}/").status_code == 404  # a whole page: not found
+    assert client_viewer.get(reverse("dashboard:group", args=[group_id])).status_code == 404  # a whole page: not found

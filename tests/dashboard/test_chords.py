@@ -1,5 +1,4 @@
 """The live chord counters page: progress, header states, stuck chords, 304 while nothing changes."""
-import json
 import re
 import uuid
 from datetime import timedelta
@@ -9,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from results.models import ChordCounter, TaskResult
+from tests import factories
 
-URL = "/dashboard/chords/"
+URL = reverse("dashboard:chords")
 PARTIAL = {"HX-Request": "true", "HX-Target": "chord-table"}
 
 
@@ -27,11 +27,7 @@ def make_chord(make_task):
             if status is not None:
                 make_task(task_id=task_id, status=status, date_created=created, date_started=created, date_done=created)
         remaining = count if count is not None else sum(1 for s in statuses if s not in ("SUCCESS", "FAILURE"))
-        return ChordCounter.objects.create(
-            group_id=group_id or str(uuid.uuid4()),
-            sub_tasks=json.dumps([[[task_id, None], None] for task_id in ids]),
-            count=remaining,
-        ), ids
+        return factories.chord_counter(ids, group_id=group_id, count=remaining), ids
 
     return make
 
@@ -116,7 +112,7 @@ class TestStuck:
 
 
 def test_unreadable_sub_tasks_are_reported_not_a_500(client_viewer):
-    ChordCounter.objects.create(group_id="broken", sub_tasks="not json", count=3)
+    factories.chord_counter(group_id="broken", sub_tasks="not json", count=3)
     response = client_viewer.get(URL)
     assert response.status_code == 200 and "not readable JSON" in response.content.decode()
 

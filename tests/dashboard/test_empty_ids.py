@@ -13,19 +13,14 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import AuditedTask, AuditEntry
-from results.models import ChordCounter, GroupResult, TaskResult
+from dashboard.models import AuditEntry
+from results.models import TaskResult
+from tests import factories
+from tests.factories import group_ref, task_ref
 
 EMPTY = "(empty id)"
-DEAD_LINKS = ('href="/dashboard/tasks//"', 'href="/dashboard/groups//"')
-
-
-def task_ref(task_id):
-    return [[task_id, None], None]
-
-
-def group_ref(group_id, members):
-    return [[group_id, None], members]
+#: What a link to an empty id would be: a list's URL with an empty segment after it.
+DEAD_LINKS = tuple(f'href="{reverse(name)}/"' for name in ("dashboard:tasks", "dashboard:groups"))
 
 
 @pytest.fixture
@@ -43,16 +38,18 @@ def empty_ids(make_task, make_group):
         date_started=now - timedelta(minutes=5),
         date_done=now - timedelta(minutes=4),
     )
-    GroupResult.objects.create(
-        group_id="", result=json.dumps(group_ref("", [task_ref("t-page")])),
-        content_type="application/json", content_encoding="utf-8",
-    )
+    make_group(group_id="", result=json.dumps(group_ref("", [task_ref("t-page")])))
     make_group(group_id="g-members", result=json.dumps(group_ref("g-members", [task_ref(""), group_ref("", [])])))
-    ChordCounter.objects.create(group_id="", sub_tasks=json.dumps([task_ref("t-page")]), count=1)
-    ChordCounter.objects.create(group_id="c-header", sub_tasks=json.dumps([task_ref(""), task_ref("h-2")]), count=2)
-    entry = AuditEntry.objects.create(username="someone", action="retry", task_count=2, succeeded=1, outcome="partial")
-    AuditedTask.objects.create(entry=entry, task_id="", ok=True, detail="Sent again as:", new_task_id="t-page")
-    AuditedTask.objects.create(entry=entry, task_id="t-page", ok=False, detail="Not sent.", new_task_id="")
+    factories.chord_counter(["t-page"], group_id="")
+    factories.chord_counter(["", "h-2"], group_id="c-header")
+    entry = factories.audit_entry(
+        [
+            {"task_id": "", "ok": True, "detail": "Sent again as:", "new_task_id": "t-page"},
+            {"task_id": "t-page", "ok": False, "detail": "Not sent.", "new_task_id": ""},
+        ],
+        username="someone",
+        outcome="partial",
+    )
     return {"page": page, "entry": entry}
 
 
@@ -65,33 +62,36 @@ def assert_shows_the_empty_id(response):
     return html
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/dashboard/",
-        "/dashboard/tasks/",
-        "/dashboard/tasks/?status=FAILURE",
-        "/dashboard/groups/",
-        "/dashboard/groups/g-members/",
-        "/dashboard/chords/",
-        "/dashboard/tasks/t-page/",
-        "/dashboard/same-args/t-page/",
-        "/dashboard/audit/{entry}/",
-    ],
-)
-def test_every_page_shows_an_empty_id_as_text(client_viewer, empty_ids, path):
-    assert_shows_the_empty_id(client_viewer.get(path.format(entry=empty_ids["entry"].pk)))
+#: (URL name, id in its path or None, query): the pages that list or name the rows; ``ENTRY`` is the audit entry's.
+ENTRY = object()
+PAGES = [
+    ("dashboard:overview", None, ""),
+    ("dashboard:tasks", None, ""),
+    ("dashboard:tasks", None, "?status=FAILURE"),
+    ("dashboard:groups", None, ""),
+    ("dashboard:group", "g-members", ""),
+    ("dashboard:chords", None, ""),
+    ("dashboard:task", "t-page", ""),
+    ("dashboard:task-same-args", "t-page", ""),
+    ("dashboard:audit-entry", ENTRY, ""),
+]
+
+
+@pytest.mark.parametrize("name,path_id,query", PAGES, ids=[f"{name}-{i}" for i, (name, _, _) in enumerate(PAGES)])
+def test_every_page_shows_an_empty_id_as_text(client_viewer, empty_ids, name, path_id, query):
+    args = [] if path_id is None else [empty_ids["entry"].pk if path_id is ENTRY else path_id]
+    assert_shows_the_empty_id(client_viewer.get(reverse(name, args=args) + query))
 
 
 def test_the_task_page_names_an_empty_original_and_group_without_links(client_viewer, empty_ids):
-    html = assert_shows_the_empty_id(client_viewer.get("/dashboard/tasks/t-page/"))
+    html = assert_shows_the_empty_id(client_viewer.get(reverse("dashboard:task", args=["t-page"])))
     assert "This task is a retry of" in html and reverse("dashboard:task", args=["t-child"]) in html
     group = html[html.index("<dt>Group</dt>") :]
     assert group[: group.index("</dd>")].count(EMPTY) == 1
 
 
 def test_the_audit_list_survives(client_viewer, empty_ids):
-    assert client_viewer.get("/dashboard/audit/").status_code == 200
+    assert client_viewer.get(reverse("dashboard:audit")).status_code == 200
 
 
 def test_an_action_on_all_matching_can_remove_a_row_with_an_empty_id(client, empty_ids, settings):
@@ -100,7 +100,7 @@ def test_an_action_on_all_matching_can_remove_a_row_with_an_empty_id(client, emp
     for codename in ("view_taskresult", "delete_taskresult"):
         operator.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="results"))
     client.force_login(operator)
-    assert_shows_the_empty_id(client.get("/dashboard/tasks/"))
+    assert_shows_the_empty_id(client.get(reverse("dashboard:tasks")))
     url = reverse("dashboard:action", args=["delete"])
     confirm = client.get(url, {"scope": "filter", "status": "FAILURE", "task_name": "proj.tasks.same"})
     assert_shows_the_empty_id(confirm)

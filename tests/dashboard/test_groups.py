@@ -5,7 +5,7 @@ import pickle
 
 from django.urls import reverse
 
-URL = "/dashboard/groups/"
+URL = reverse("dashboard:groups")
 
 
 def group_tuple(group_id, task_ids):

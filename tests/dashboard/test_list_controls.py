@@ -4,8 +4,9 @@ stale snapshot (the browser tests in tests/browser drive the same controls)."""
 import re
 
 import pytest
+from django.urls import reverse
 
-URL = "/dashboard/tasks/"
+URL = reverse("dashboard:tasks")
 HTMX = {"HX-Request": "true", "HX-Target": "task-results"}
 
 
@@ -39,6 +40,6 @@ def test_the_filter_form_keeps_the_sort_a_sort_link_chose(client_viewer, db):
     assert 'value="worker"' in sort_input(full) and "hx-swap-oob" not in sort_input(full)
 
 
-@pytest.mark.parametrize("url", [URL, "/dashboard/groups/"])
+@pytest.mark.parametrize("url", [URL, reverse("dashboard:groups")])
 def test_list_pages_are_reloaded_on_back_not_restored_from_a_snapshot(client_viewer, db, url):
     assert 'hx-history="false"' in client_viewer.get(url).content.decode()

@@ -9,6 +9,7 @@ import django_tables2 as tables
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import selectors
@@ -16,7 +17,7 @@ from dashboard.pagination import Cursor, InvalidCursor, KeysetPage, KeysetPagina
 from dashboard.tables import TaskTable
 from results.models import TaskResult
 
-URL = "/dashboard/tasks/"
+URL = reverse("dashboard:tasks")
 
 
 def task_ids(page):

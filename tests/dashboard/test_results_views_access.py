@@ -71,4 +71,5 @@ def test_public_setting_opens_them_to_everyone(client, settings):
 
 
 def test_bad_ids_are_refused_before_anything_else(client):
+    # A literal path: an id outside the URL pattern has no reverse().
     assert client.get("/results/task/status/a%20b/").status_code == 403

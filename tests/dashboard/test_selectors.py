@@ -2,7 +2,7 @@
 
 
 from dashboard import selectors
-from dashboard.models import AuditedTask, AuditEntry
+from tests import factories
 
 
 def test_facet_choices_say_whether_they_are_all_of_them(make_task, settings):
@@ -23,9 +23,10 @@ def test_stored_tasks_reads_a_batch_of_ids_per_query(make_task, settings, django
 
 
 def test_a_tasks_history_names_its_actions_its_retries_and_its_original(db, django_assert_num_queries):
-    entry = AuditEntry.objects.create(username="op", action="retry", task_count=1, succeeded=1, outcome="done")
-    AuditedTask.objects.create(entry=entry, task_id="original", ok=True, new_task_id="again")
-    AuditedTask.objects.create(entry=entry, task_id="other", ok=False)
+    entry = factories.audit_entry(
+        [{"task_id": "original", "ok": True, "new_task_id": "again"}, {"task_id": "other", "ok": False}],
+        username="op", task_count=1,
+    )
     with django_assert_num_queries(1):
         original = selectors.task_history("original")
     assert [row.task_id for row in original.entries] == ["original"] and original.entries[0].entry == entry

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from dashboard.formatting import status_badge
 
-from .conftest import pager, pager_error, pager_link
+from .pager import pager, pager_error, pager_link
 
-URL = "/dashboard/tasks/"
+URL = reverse("dashboard:tasks")
 HTMX = {"HX-Request": "true", "HX-Target": "task-results"}
 
 
@@ -120,7 +120,7 @@ def status_fieldset(html):
 def test_the_status_filter_is_a_checkbox_per_status_labelled_with_its_badge(client_viewer, make_task):
     make_task(status="PROGRESS")
     html = client_viewer.get(URL + "?status=FAILURE&status=RETRY").content.decode()
-    assert re.search(r'<form id="task-filter" class="filters" method="get" action="/dashboard/tasks/"', html)
+    assert re.search(rf'<form id="task-filter" class="filters" method="get" action="{re.escape(URL)}"', html)
     assert not re.search(r"<select[^>]*multiple", html)  # no list box that needs Ctrl-click
     fieldset = status_fieldset(html)
     assert "<legend>Status</legend>" in fieldset  # the group's name, for the eye and for screen readers
@@ -205,7 +205,7 @@ def test_sort_links_keep_the_filters_and_start_over(client_viewer, make_tasks, s
     first = client_viewer.get(URL + "?q=&status=SUCCESS&worker=")
     second = client_viewer.get(pager_link(first, "next"))
     html = second.content.decode()
-    assert 'href="/dashboard/tasks/?status=SUCCESS&amp;sort=task_name"' in html
+    assert f'href="{URL}?status=SUCCESS&amp;sort=task_name"' in html
     assert 'rel="next"' in html and 'rel="prev"' in html
 
 

@@ -13,7 +13,6 @@ from django.test import override_settings
 from dashboard_project import settings as production_settings
 from dashboard_project import settings_demo
 
-DEMO_SETTINGS_MODULE = settings_demo.__name__
 _MISSING = object()
 
 

@@ -20,10 +20,12 @@ from django.conf import settings
 from django.core.management import CommandError
 from django.db import connection
 
+from dashboard_project import settings_demo
 from demo.management.commands.rundemo import browser_host, parse_addr
 from demo.processes import alive, descendants
 
-from .conftest import DEMO_SETTINGS_MODULE
+#: The processes ``rundemo`` starts are given the demo's settings module itself.
+DEMO_SETTINGS_MODULE = settings_demo.__name__
 
 STARTUP_TIMEOUT = 90
 RESULTS_TIMEOUT = 150

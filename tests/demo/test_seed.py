@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import pytest
-from celery import Celery, states
+from celery import states
 from celery.backends.base import BaseBackend
 from celery.result import GroupResult as CeleryGroupResult
 from celery.result import result_from_tuple
@@ -15,10 +15,11 @@ from django.core.management import CommandError, call_command
 from demo import catalog
 from demo.seed import generate_results, seed_tasks
 from results.models import GroupResult, TaskResult
+from tests.fixtures.celery_apps import make_celery_app
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
 # A bare Celery app, to decode what the seeder wrote without any project configuration.
-CHECK_APP = Celery("seed-check", set_as_current=False)
+CHECK_APP = make_celery_app("seed-check")
 ALL_STATES = {states.SUCCESS, states.FAILURE, states.RETRY, states.STARTED, states.PENDING, states.REVOKED}
 
 

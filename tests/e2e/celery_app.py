@@ -7,14 +7,10 @@ configures its own instances the same way, through ``configure()``.
 """
 import os
 
-from celery import Celery
-
 from dashboard_project.celery import FILESYSTEM_TRANSPORT
+from tests.fixtures.celery_apps import CACHE_BACKEND, DATABASE_BACKEND, make_celery_app
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
-
-DATABASE_BACKEND = "results.backends:DatabaseBackend"
-CACHE_BACKEND = "results.backends:CacheBackend"
 
 
 def configure(app, broker_url, queue, broker_dir=None):
@@ -42,7 +38,7 @@ def configure(app, broker_url, queue, broker_dir=None):
 
 
 def make_app(name, result_backend):
-    app = Celery(name, set_as_current=False)
+    app = make_celery_app(name)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.result_backend = result_backend
     app.conf.include = ["tests.e2e.tasks"]

@@ -7,11 +7,11 @@ from celery import chord, group, states
 from celery.result import GroupResult as CeleryGroupResult
 
 from results.models import ChordCounter, TaskResult
-from tests.conftest import clear_local_cache
+from tests.fixtures.celery_apps import current
 from tests.services import REDIS_URL, redis_unreachable
+from tests.support import clear_local_cache
 
 from . import celery_app, tasks
-from .conftest import current
 from .test_database_backend import TIMEOUT, body_runs
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -13,10 +13,10 @@ from celery import group, states
 from django.db import connection
 
 from results.models import TaskResult
+from tests.fixtures.celery_apps import current
 from tests.services import RABBITMQ_URL, rabbitmq_unreachable
 
 from . import celery_app, tasks
-from .conftest import current
 from .faults import cannot_restart, server_down
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 
 pytestmark = pytest.mark.slow
 
@@ -218,16 +219,17 @@ def test_runserver_serves_login_dashboard_and_their_static_files(clone, server, 
     hashed = collected and not debug  # Django names files plainly under DEBUG, collected or not
     browser = Browser(base, log)
 
-    _, login = browser.page("/accounts/login/?next=/dashboard/tasks/")
+    tasks_path, login_path = reverse("dashboard:tasks"), reverse("login")
+    _, login = browser.page(f"{login_path}?next={tasks_path}")
     assert login.csrf_token
     assert_static_files_load(browser, login, clone, hashed)
 
     landed, tasks = browser.page(
-        "/accounts/login/",
+        login_path,
         {"username": USERNAME, "password": clone.password, "csrfmiddlewaretoken": login.csrf_token,
-         "next": "/dashboard/tasks/"},
+         "next": tasks_path},
     )
-    assert landed == "/dashboard/tasks/"
+    assert landed == tasks_path
     assert "sessionid" in {cookie.name for cookie in browser.cookies}
     assert_static_files_load(browser, tasks, clone, hashed)
 

@@ -1,29 +1,20 @@
 """Fixtures for the results app's admin and view tests."""
 import pytest
-from celery import Celery
-from celery._state import get_current_app
+
+from tests.fixtures.celery_apps import DATABASE_BACKEND
 
 
 @pytest.fixture
-def current_celery_app():
+def current_celery_app(celery_app_factory):
     """Make a Celery app of the test's own the current app, as the views read it.
 
     Call it with the app's configuration; the previous current app is
     restored afterwards.
     """
-    previous = get_current_app()
-    apps = []
 
     def make(**conf):
-        app = Celery("results-tests", set_as_current=False)
-        app.conf.update(
-            {"result_backend": "results.backends:DatabaseBackend", "result_extended": True, **conf}
+        return celery_app_factory(
+            "results-tests", current=True, **{"result_backend": DATABASE_BACKEND, "result_extended": True, **conf}
         )
-        app.set_current()
-        apps.append(app)
-        return app
 
-    yield make
-    previous.set_current()
-    for app in apps:
-        app.close()
+    return make

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from results.managers import TxIsolationWarning, transaction_retry
 from results.models import GroupResult, TaskResult
 from results.utils import now
-from tests.conftest import OTHER_DB
 from tests.seeding import insert_task_rows
+from tests.support import OTHER_DB
 
 STORE_ARGS = ("application/json", "utf-8")
 

@@ -3,7 +3,7 @@ import json
 import uuid
 
 import pytest
-from celery import Celery, states
+from celery import states
 from celery.result import GroupResult as CeleryGroupResult
 
 from results.models import ChordCounter, GroupResult, TaskResult
@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def app():
+def app(celery_app_factory):
     """A Celery app of the test's own, with an in-memory result backend."""
-    return Celery("test", backend="cache+memory://", set_as_current=False)
+    return celery_app_factory("test", result_backend="cache+memory://")
 
 
 def test_task_result_as_dict_has_exactly_the_spec_keys():

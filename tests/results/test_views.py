@@ -144,6 +144,8 @@ class TestTaskViews:
 
 
 class TestBadInput:
+    # Literal paths on purpose: ids outside the URL pattern cannot be reverse()d, and
+    # resolve() is checked against the path a client sends.
     @pytest.mark.parametrize(
         "path",
         [

@@ -11,7 +11,7 @@ from django.core.cache import caches
 from results.backends import CacheBackend
 from tests.services import REDIS_URL, redis_unreachable
 
-from .conftest import make_request
+from .helpers import make_request
 
 #: The cache backend never touches the database under test.
 pytestmark = pytest.mark.once

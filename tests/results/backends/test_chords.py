@@ -16,7 +16,7 @@ from celery.result import AsyncResult
 
 from results.models import ChordCounter, TaskResult
 
-from .conftest import make_request
+from .helpers import make_request
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from results.backends import DatabaseBackend
 from results.models import GroupResult, TaskResult
 from results.utils import now
 
-from .conftest import end_database_session, make_request
+from .helpers import end_database_session, make_request
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from django.db import (
 from results.backends.outage import DatabaseUnavailable, is_outage
 from results.models import TaskResult
 
-from .conftest import end_database_session, make_request
+from .helpers import end_database_session, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
