@@ -28,13 +28,15 @@ from .. import formatting, report_charts, report_tables, reports
 from ..conf import dashboard_setting
 from ..forms import InsightsOptionsForm
 from ..statistics import freshness, histogram
-from ..statistics.buckets import window_span
+from ..statistics.buckets import DEFAULT_WINDOW, window_span
 from ..statistics.models import Dimension
 from .base import DashboardView
 
 
 def options_of(request) -> InsightsOptionsForm:
     data = request.GET.copy()
+    # Unset means the defaults: the selects show them.
+    data.setdefault("window", DEFAULT_WINDOW)
     data.setdefault("refresh", str(dashboard_setting("INSIGHTS_REFRESH")))
     return InsightsOptionsForm(data)
 

@@ -18,7 +18,7 @@ def test_open_a_failed_task_and_expand_its_full_traceback(logged_in, live_server
     exception_line = failed.traceback.strip().splitlines()[-1]
 
     page.goto(live_server.url + reverse("dashboard:overview"))
-    expect(page.locator("#status-counts")).to_contain_text(states.FAILURE)  # loaded after the page
+    expect(page.locator("#insights .headline").first).to_contain_text("Tasks finished")
     page.get_by_role("link", name="All failures").click()
     expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE")
     page.locator(f'#task-results a.id[title="{failed.task_id}"]').click()
