@@ -6,7 +6,8 @@ incremental passes (``rollup.catch_up``) would produce at the same
 name, worker, periodic task; every ready state; runtime and wait
 histograms), the same ``CountedTask`` log for rows within
 ``STATISTICS_RECOUNT_DAYS``, and the watermark of the last row counted,
-so the next pass goes on from there.
+so the next pass goes on from there, and every key's ``Activity`` (its
+latest result, last failure, a periodic task's gaps: ``activity.rebuild``).
 
 One UTC day at a time (memory and temporary space stay bounded):
 
@@ -40,9 +41,9 @@ from django.utils import timezone
 from results.models import TaskResult
 
 from ..conf import dashboard_setting
-from . import histogram, rollup
+from . import activity, histogram, rollup
 from .buckets import DAY, HOUR, MINUTE, bucket_start
-from .models import Bucket, CountedTask, Dimension, RollupState
+from .models import Activity, Bucket, CountedTask, Dimension, RollupState
 
 FAST_VENDORS = ("postgresql", "sqlite", "mysql")
 SQL_ENCODING_VENDORS = ("postgresql", "mysql")
@@ -190,6 +191,7 @@ def rebuild(
             builder.remember(now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS")))
         finally:
             builder.drop_tables()
+        activity.rebuild(ready, using)
         last = ready.order_by("-date_done", "-id").values_list("date_done", "id").first()
         state.done_until, state.done_until_id = last if last else (None, 0)
         state.counted = total
@@ -199,6 +201,7 @@ def rebuild(
 
 
 def _forget(using, keep_state=False):
+    Activity.objects.using(using).all().delete()
     Bucket.objects.using(using).all().delete()
     CountedTask.objects.using(using).all().delete()
     if keep_state:
