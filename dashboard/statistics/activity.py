@@ -19,11 +19,13 @@ from django.db.models import Max, Q
 from results.utils import batched
 
 from .models import Activity, Dimension
+from .upserts import insert
 
 #: Gaps between runs remembered per periodic task: enough for a stable
 #: median, few enough to follow a changed schedule within a day or so.
 GAPS_KEPT = 20
 TRACKED = (Dimension.TASK_NAME, Dimension.WORKER, Dimension.PERIODIC)
+FOLLOWED = ["last_done", "last_row_id", "last_status", "last_failure", "gaps"]
 COLUMNS = {Dimension.TASK_NAME: "task_name", Dimension.WORKER: "worker", Dimension.PERIODIC: "periodic_task_name"}
 
 
@@ -53,12 +55,11 @@ def record(rows: list, using: str) -> None:
         for chunk in batched(sorted(keys)):
             for activity in Activity.objects.using(using).filter(dimension=dimension, key__in=chunk):
                 known[(activity.dimension, activity.key)] = activity
-    created = {}
     for row_id, counted in rows:
         for dimension, key in keys_of(counted):
             activity = known.get((dimension, key))
             if activity is None:
-                activity = known[(dimension, key)] = created[(dimension, key)] = Activity(
+                activity = known[(dimension, key)] = Activity(
                     dimension=dimension, key=key, last_done=counted.date_done, last_row_id=row_id,
                     last_status=counted.status,
                 )
@@ -68,11 +69,7 @@ def record(rows: list, using: str) -> None:
                 activity.last_failure is None or counted.date_done > activity.last_failure
             ):
                 activity.last_failure = counted.date_done
-    Activity.objects.using(using).bulk_create(created.values(), batch_size=1000)
-    updated = [activity for place, activity in known.items() if place not in created]
-    Activity.objects.using(using).bulk_update(
-        updated, ["last_done", "last_row_id", "last_status", "last_failure", "gaps"], batch_size=1000
-    )
+    insert(Activity, list(known.values()), using, ["dimension", "key"], FOLLOWED)
 
 
 def rebuild(ready, using: str) -> int:
