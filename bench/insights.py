@@ -385,7 +385,10 @@ def main():
     time_read_paths(args.runs, moment)
 
     print(f"\n5. pages, {args.runs} GETs each")
-    time_pages(PAGES, args.runs)
+    try:
+        time_pages(PAGES, args.runs)
+    except ImportError as error:  # a module the pages need is not there yet (in a branch under way)
+        print(f"  skipped: the URLs do not import ({error})")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,32 @@
 """Build the statistics from scratch, set-based: the database groups the rows, nothing reads them one by one.
 
 ``rebuild()`` forgets every figure and produces exactly what the
-incremental passes (``rollup.catch_up``) would produce at the same
-``now``: the same ``Bucket`` rows (minute, hour and day; all tasks, task
-name, worker, periodic task; every ready state; runtime and wait
-histograms), the same ``CountedTask`` log for rows within
-``STATISTICS_RECOUNT_DAYS``, and the watermark of the last row counted,
-so the next pass goes on from there.
+incremental passes (``rollup.catch_up``) followed by ``rollup.prune()``
+(until nothing is left to prune) would produce at the same ``now``: the
+same ``Bucket`` rows (minute, hour and day; all tasks, task name, worker,
+periodic task; every ready state; runtime and wait histograms) but none
+past its retention (minutes older than ``STATISTICS_MINUTE_DAYS``, hours
+older than ``STATISTICS_HOUR_DAYS``, days older than
+``STATISTICS_RETENTION_DAYS``: they are never built), the same
+``CountedTask`` log for rows within ``STATISTICS_RECOUNT_DAYS``, the
+watermark of the last row counted, so the next pass goes on from there, and
+every key's ``Activity`` (its latest result, last failure, a periodic
+task's gaps: ``activity.rebuild``).
 
-One UTC day at a time (memory and temporary space stay bounded):
+One UTC day at a time (memory and temporary space stay bounded), the
+day's ready rows older than the lag are grouped per bucket, key, state and
+histogram bin, and the buckets written from the groups:
 
-1. the day's ready rows older than the lag are copied, one statement, into
-   a temporary table, once per dimension they count in (all tasks, and
-   their task name, worker and periodic task when not empty), with their
-   minute, hour and day and the histogram bins of their runtime and wait;
-2. one ``GROUP BY`` per granularity turns them into bucket rows. On
-   PostgreSQL and MySQL/MariaDB the histograms are encoded by the database
-   too (an ordered string aggregate) and the buckets written by ``INSERT
-   ... SELECT``; elsewhere (SQLite) the counts per bin are read back, far
-   fewer than the rows, encoded here and bulk inserted.
+- on PostgreSQL, every counted row is first copied, binned, into a compact
+  temporary table in ``date_done`` order (one sequential scan of the
+  results, however their rows lie on disk); each day's groupings are then
+  one ``GROUPING SETS`` statement per granularity over that day's part of
+  the copy, the histograms encoded by an ordered string aggregate and the
+  buckets written by ``INSERT ... SELECT``;
+- elsewhere the day's rows are copied, binned, into a temporary table and
+  grouped once per dimension and histogram; MySQL/MariaDB encode the
+  histograms in SQL too, SQLite reads the groups back (far fewer than the
+  rows), encodes them here and bulk inserts.
 
 The bins are exactly ``histogram.bin_of``'s. A duration is taken in
 integer microseconds, as the database stores dates, so its bin is a
@@ -40,13 +48,14 @@ from django.utils import timezone
 from results.models import TaskResult
 
 from ..conf import dashboard_setting
-from . import histogram, rollup
-from .buckets import DAY, HOUR, MINUTE, bucket_start
-from .models import Bucket, CountedTask, Dimension, RollupState
+from . import activity, histogram, rollup
+from .buckets import DAY, GRANULARITY_LENGTH, HOUR, MINUTE, bucket_start, ceil_to
+from .models import Activity, Bucket, CountedTask, Dimension, RollupState
 
 FAST_VENDORS = ("postgresql", "sqlite", "mysql")
 SQL_ENCODING_VENDORS = ("postgresql", "mysql")
 ROWS_TABLE = "dashboard_rebuild_rows"
+GROUPS_TABLE = "dashboard_rebuild_groups"
 BINS_TABLE = "dashboard_rebuild_bins"
 _FAR = 2**62  # microseconds: beyond any duration
 
@@ -162,7 +171,10 @@ def rebuild(
     connection = connections[using]
     if connection.vendor not in FAST_VENDORS:
         _forget(using)
-        return rollup.catch_up(now=now, using=using, progress=progress)
+        counted = rollup.catch_up(now=now, using=using, progress=progress)
+        while rollup.prune(now=now, using=using):
+            pass
+        return counted
     if sql_encoding is None:
         sql_encoding = connection.vendor in SQL_ENCODING_VENDORS
     cutoff = now - timedelta(seconds=dashboard_setting("STATISTICS_LAG"))
@@ -174,10 +186,11 @@ def rebuild(
             locked = locked.select_for_update()
         state = locked.get()
         _forget(using, keep_state=True)
-        builder = _Builder(connection, cutoff, sql_encoding)
+        builder = _Builder(connection, cutoff, sql_encoding, kept_from(now))
         total = 0
         try:
             builder.create_tables()
+            builder.load()
             day = ready.order_by("date_done").values_list("date_done", flat=True).first()
             while day is not None:
                 day = bucket_start(day, DAY)
@@ -190,6 +203,7 @@ def rebuild(
             builder.remember(now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS")))
         finally:
             builder.drop_tables()
+        activity.rebuild(ready, using)
         last = ready.order_by("-date_done", "-id").values_list("date_done", "id").first()
         state.done_until, state.done_until_id = last if last else (None, 0)
         state.counted = total
@@ -198,7 +212,18 @@ def rebuild(
     return total
 
 
+def kept_from(now: datetime) -> dict[str, datetime]:
+    """The earliest bucket start of each granularity ``rollup.prune()`` keeps at ``now``."""
+    days = {
+        MINUTE: dashboard_setting("STATISTICS_MINUTE_DAYS"),
+        HOUR: dashboard_setting("STATISTICS_HOUR_DAYS"),
+        DAY: dashboard_setting("STATISTICS_RETENTION_DAYS"),
+    }
+    return {granularity: now - timedelta(days=kept) for granularity, kept in days.items()}
+
+
 def _forget(using, keep_state=False):
+    Activity.objects.using(using).all().delete()
     Bucket.objects.using(using).all().delete()
     CountedTask.objects.using(using).all().delete()
     if keep_state:
@@ -208,11 +233,23 @@ def _forget(using, keep_state=False):
 
 
 class _Builder:
-    def __init__(self, connection, cutoff, sql_encoding):
+    """Builds one day at a time: the day's rows grouped per bucket, key and bin, then the buckets from the groups.
+
+    ``kept_from`` maps each granularity to the earliest bucket start
+    ``prune()`` keeps: older buckets are not built at all.
+    """
+
+    def __init__(self, connection, cutoff, sql_encoding, kept_from=None):
         self.connection, self.cutoff, self.sql_encoding = connection, cutoff, sql_encoding
         self.vendor = connection.vendor
         self.quote = connection.ops.quote_name
         self.edges = thresholds()
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        self.kept_from = {granularity: epoch for granularity in (MINUTE, HOUR, DAY)}
+        # bucket starts are aligned: ``start >= cut`` is ``start >= cut`` rounded up to a whole bucket
+        self.kept_from.update(
+            {g: ceil_to(cut, GRANULARITY_LENGTH[g]) for g, cut in (kept_from or {}).items()}
+        )
 
     def _types(self):
         return {
@@ -232,24 +269,48 @@ class _Builder:
             edges = self.edges + [_FAR]
             rows = [(b, edges[b], edges[b + 1]) for b in range(histogram.LAST_BIN + 1)]
             cursor.executemany(f"INSERT INTO {BINS_TABLE} (b, lo, hi) VALUES (%s, %s, %s)", rows)
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {ROWS_TABLE} (m {t['when']}, h {t['when']}, d {t['when']},"
-                f" dim {t['dim']}, k {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
-            )
             if self.vendor == "postgresql":
                 # big sorts and hashes in memory; no JIT (compiling costs more than these plain statements)
                 cursor.execute("SET LOCAL work_mem = '256MB'")
                 cursor.execute("SET LOCAL jit = off")
                 cursor.execute(f"ANALYZE {BINS_TABLE}")
-            elif self.vendor == "mysql":
+                return
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} (m {t['when']}, h {t['when']}, d {t['when']}, t {t['key']},"
+                f" w {t['key']}, p {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
+            )
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {GROUPS_TABLE} (s {t['when']}, dim {t['dim']}, k {t['key']},"
+                f" status {t['status']}, kind {t['dim']}, b {t['int']}, n {t['big']})"
+            )
+            if self.vendor == "mysql":
                 cursor.execute("SET SESSION group_concat_max_len = 1048576")
+
+    def load(self):
+        """PostgreSQL: every row the passes count, binned, in a compact temporary table in ``date_done`` order.
+
+        One sequential scan of the results, however their rows lie on disk
+        (a day's rows may be spread over the whole table); each day then
+        reads its own few pages of the copy, found by a BRIN index.
+        """
+        if self.vendor != "postgresql":
+            return
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} AS SELECT r.done, r.t, r.w, r.p, r.status,"
+                f" CAST(r.rb AS smallint) AS rb, CAST(r.wb AS smallint) AS wb"
+                f" FROM ({self.binned_rows_sql(self._source_sql(bounded=False))}) r ORDER BY r.done",
+                self._ready_params(),
+            )
+            cursor.execute(f"CREATE INDEX {ROWS_TABLE}_done ON {ROWS_TABLE} USING brin (done)")
+            cursor.execute(f"ANALYZE {ROWS_TABLE}")
 
     def drop_tables(self):
         with self.connection.cursor() as cursor:
             self._drop(cursor)
 
     def _drop(self, cursor):
-        for table in (ROWS_TABLE, BINS_TABLE):
+        for table in (ROWS_TABLE, GROUPS_TABLE, BINS_TABLE):
             cursor.execute(f"DROP {'TEMPORARY ' if self.vendor == 'mysql' else ''}TABLE IF EXISTS {table}")
 
     def binned_rows_sql(self, source):
@@ -261,7 +322,7 @@ class _Builder:
             f" LEFT JOIN {BINS_TABLE} br ON br.b = x.ra LEFT JOIN {BINS_TABLE} bw ON bw.b = x.wa"
         )
 
-    def _source_sql(self):
+    def _source_sql(self, bounded=True):
         q = self.quote
         done, started, created = q("date_done"), q("date_started"), q("date_created")
         return (
@@ -270,82 +331,133 @@ class _Builder:
             f" {_microseconds_sql(self.vendor, done, started)} AS ru,"
             f" {_microseconds_sql(self.vendor, started, created)} AS wu"
             f" FROM {q(TaskResult._meta.db_table)}"
-            f" WHERE {q('status')} IN ({', '.join(['%s'] * len(rollup.READY_STATES))})"
-            f" AND {done} >= %s AND {done} < %s AND {done} <= %s"
+            f" WHERE {self._ready_sql(bounded)}"
         )
+
+    def _ready_sql(self, bounded=True):
+        """The rows the passes count (done in ``[%s, %s)`` when ``bounded``); see ``_ready_params``."""
+        done = self.quote("date_done")
+        states = f"{self.quote('status')} IN ({', '.join(['%s'] * len(rollup.READY_STATES))})"
+        return f"{states}{f' AND {done} >= %s AND {done} < %s' if bounded else ''} AND {done} <= %s"
+
+    def _ready_params(self, *span):
+        adapt = self.connection.ops.adapt_datetimefield_value
+        return [*rollup.READY_STATES, *(adapt(moment) for moment in span), adapt(self.cutoff)]
 
     def build_day(self, day: datetime) -> int:
-        ops = self.connection.ops
-        params = [
-            *rollup.READY_STATES,
-            ops.adapt_datetimefield_value(day),
-            ops.adapt_datetimefield_value(day + timedelta(days=1)),
-            ops.adapt_datetimefield_value(self.cutoff),
+        """The buckets of ``day`` that ``prune()`` would keep; returns the rows counted (all the day's)."""
+        end = day + timedelta(days=1)
+        wanted = [
+            granularity
+            for granularity, kept in ((MINUTE, end > self.kept_from[MINUTE]), (HOUR, end > self.kept_from[HOUR]),
+                                      (DAY, day >= self.kept_from[DAY]))
+            if kept
         ]
-        trunc = {unit: _datetime_trunc_sql(self.connection, unit, "r.done") for unit in ("minute", "hour", "day")}
-        key = (
-            f"CASE e.dim WHEN '{Dimension.ALL}' THEN '' WHEN '{Dimension.TASK_NAME}' THEN r.t"
-            f" WHEN '{Dimension.WORKER}' THEN r.w ELSE r.p END"
-        )
-        dimensions = " UNION ALL ".join(f"SELECT '{dimension}' AS dim" for dimension in Dimension.values)
-        select = (
-            f"SELECT {trunc['minute']}, {trunc['hour']}, {trunc['day']}, e.dim, {key}, r.status, r.rb, r.wb"
-            f" FROM ({self.binned_rows_sql(self._source_sql())}) r CROSS JOIN ({dimensions}) e"
-            f" WHERE e.dim = '{Dimension.ALL}' OR {key} <> ''"
-        )
         with self.connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {ROWS_TABLE}")
-            cursor.execute(
-                f"INSERT INTO {ROWS_TABLE} (m, h, d, dim, k, status, rb, wb) {select}", params
-            )
             if self.vendor == "postgresql":
-                cursor.execute(f"ANALYZE {ROWS_TABLE}")
-            cursor.execute(f"SELECT COUNT(*) FROM {ROWS_TABLE} WHERE dim = %s", [Dimension.ALL])
+                cursor.execute(f"SELECT COUNT(*) FROM {ROWS_TABLE} WHERE done >= %s AND done < %s", [day, end])
+            elif wanted:
+                self._copy_rows(cursor, day, end)
+                cursor.execute(f"SELECT COUNT(*) FROM {ROWS_TABLE}")
+            else:
+                table = self.quote(TaskResult._meta.db_table)
+                cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {self._ready_sql()}", self._ready_params(day, end))
             rows = cursor.fetchone()[0]
-            for granularity, column in ((MINUTE, "m"), (HOUR, "h"), (DAY, "d")):
-                if self.sql_encoding:
-                    self._insert_buckets_sql(cursor, granularity, column)
-                else:
-                    self._insert_buckets_python(cursor, granularity, column)
+            for granularity in wanted:
+                self._write_buckets(cursor, granularity, day, end)
         return rows
 
-    def _group_sql(self, column, bin_column=None, with_null=False):
-        group = f"{column}, dim, k, status" + (f", {bin_column}" if bin_column else "")
-        where = f" WHERE {bin_column} IS NOT NULL" if bin_column and not with_null else ""
-        bins = f", {bin_column}" if bin_column else ""
-        return f"SELECT {column} AS s, dim, k, status{bins}, COUNT(*) AS n FROM {ROWS_TABLE}{where} GROUP BY {group}"
+    def _copy_rows(self, cursor, since, until):
+        """The day's rows, binned once, for the groupings (elsewhere than PostgreSQL)."""
+        truncated = [_datetime_trunc_sql(self.connection, unit, "r.done") for unit in ("minute", "hour", "day")]
+        cursor.execute(f"DELETE FROM {ROWS_TABLE}")
+        cursor.execute(
+            f"INSERT INTO {ROWS_TABLE} (m, h, d, t, w, p, status, rb, wb)"
+            f" SELECT {', '.join(truncated)}, r.t, r.w, r.p, r.status, r.rb, r.wb"
+            f" FROM ({self.binned_rows_sql(self._source_sql())}) r",
+            self._ready_params(since, until),
+        )
 
-    def _insert_buckets_sql(self, cursor, granularity, column):
-        """One grouping per bin column: the runtime's (with its NULL bin) also gives the counts."""
-        q = self.quote
-        runtime_item = "CASE WHEN rb IS NOT NULL THEN " + _concat_sql(self.vendor, "rb", "n") + " END"
-        joined = (
-            f"SELECT s, dim, k, status, SUM(n) AS n, {_ordered_join_sql(self.vendor, runtime_item, 'rb')} AS txt"
-            f" FROM ({self._group_sql(column, 'rb', with_null=True)}) g GROUP BY s, dim, k, status"
+    # grouping: (bucket start, dimension, key, status, histogram kind, bin) -> rows
+
+    DIMENSIONS = ((Dimension.ALL, None), (Dimension.TASK_NAME, "t"), (Dimension.WORKER, "w"), (Dimension.PERIODIC, "p"))
+    KINDS = (("r", "rb"), ("w", "wb"))  # runtime and wait histograms
+
+    def _groups(self, cursor, granularity, day, end):
+        """SQL and parameters of the kept buckets' groups ``s, dim, k, status, kind, b, n`` of ``day``."""
+        if self.vendor == "postgresql":
+            return self._grouping_sets_sql(granularity, max(day, self.kept_from[granularity]), end)
+        column = {MINUTE: "m", HOUR: "h", DAY: "d"}[granularity]
+        cursor.execute(f"DELETE FROM {GROUPS_TABLE}")
+        for dimension, key in self.DIMENSIONS:
+            for kind, bin_column in self.KINDS:
+                conditions = [f"{column} >= %s"] + ([f"{key} <> ''"] if key else [])
+                if kind == "w":
+                    conditions.append(f"{bin_column} IS NOT NULL")  # a wait bin of NULL counts nothing
+                key_value = key or "''"
+                cursor.execute(
+                    f"INSERT INTO {GROUPS_TABLE} (s, dim, k, status, kind, b, n)"
+                    f" SELECT {column}, '{dimension}', {key_value}, status, '{kind}', {bin_column}, COUNT(*)"
+                    f" FROM {ROWS_TABLE} WHERE {' AND '.join(conditions)}"
+                    f" GROUP BY {column}, {key + ', ' if key else ''}status, {bin_column}",
+                    [self.connection.ops.adapt_datetimefield_value(self.kept_from[granularity])],
+                )
+        return f"SELECT s, dim, k, status, kind, b, n FROM {GROUPS_TABLE}", []
+
+    def _grouping_sets_sql(self, granularity, since, until):
+        """PostgreSQL: every dimension's and histogram's grouping in one read of the rows, ``GROUPING SETS``."""
+        step = {MINUTE: "1 minute", HOUR: "1 hour", DAY: "1 day"}[granularity]
+        sets = ", ".join(
+            f"(s, {key + ', ' if key else ''}status, {bin_column})"
+            for _dimension, key in self.DIMENSIONS for _kind, bin_column in self.KINDS
         )
-        waits = (
-            f"SELECT s, dim, k, status, {_ordered_join_sql(self.vendor, _concat_sql(self.vendor, 'wb', 'n'), 'wb')}"
-            f" AS txt FROM ({self._group_sql(column, 'wb')}) g GROUP BY s, dim, k, status"
+        keyed = [(dimension, key) for dimension, key in self.DIMENSIONS if key]
+        dimension_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN '{dimension}'" for dimension, key in keyed)
+        key_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN {key}" for _dimension, key in keyed)
+        sql = (
+            f"SELECT s, CASE {dimension_sql} ELSE '{Dimension.ALL}' END AS dim, CASE {key_sql} ELSE '' END AS k,"
+            f" status, CASE WHEN GROUPING(rb) = 0 THEN 'r' ELSE 'w' END AS kind,"
+            f" CASE WHEN GROUPING(rb) = 0 THEN rb ELSE wb END AS b, COUNT(*) AS n"
+            f" FROM (SELECT date_bin('{step}', done, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS s, t, w, p, status,"
+            f" rb, wb FROM {ROWS_TABLE} WHERE done >= %s AND done < %s) r"
+            f" GROUP BY GROUPING SETS ({sets})"
+            f" HAVING (GROUPING(rb) = 0 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
+            + "".join(f" AND (GROUPING({key}) = 1 OR {key} <> '')" for _dimension, key in keyed)
         )
+        return sql, [since, until]
+
+    # the buckets, from the groups
+
+    def _write_buckets(self, cursor, granularity, day, end):
+        groups, params = self._groups(cursor, granularity, day, end)
+        if not self.sql_encoding:
+            self._write_buckets_python(cursor, granularity, groups, params)
+            return
+        q, vendor = self.quote, self.vendor
+
+        def histogram_sql(kind):
+            item = f"CASE WHEN kind = '{kind}' AND b IS NOT NULL THEN {_concat_sql(vendor, 'b', 'n')} END"
+            return f"COALESCE({_ordered_join_sql(vendor, item, 'b')}, '')"
+
         columns = ", ".join(q(c) for c in ("granularity", "start", "dimension", "key", "status", "count", "runtime",
                                           "wait"))
         cursor.execute(
             f"INSERT INTO {q(Bucket._meta.db_table)} ({columns})"
-            f" SELECT %s, c.s, c.dim, c.k, c.status, c.n, COALESCE(c.txt, ''), COALESCE(wt.txt, '')"
-            f" FROM ({joined}) c LEFT JOIN ({waits}) wt"
-            f" ON wt.s = c.s AND wt.dim = c.dim AND wt.k = c.k AND wt.status = c.status",
-            [granularity],
+            f" SELECT %s, s, dim, k, status, SUM(CASE WHEN kind = 'r' THEN n ELSE 0 END),"
+            f" {histogram_sql('r')}, {histogram_sql('w')}"
+            f" FROM ({groups}) c GROUP BY s, dim, k, status",
+            [granularity, *params],
         )
 
-    def _insert_buckets_python(self, cursor, granularity, column):
+    def _write_buckets_python(self, cursor, granularity, groups, params):
         buckets = {}
-        cursor.execute(self._group_sql(column))
-        for start, dimension, key, status, count in cursor.fetchall():
-            buckets[(start, dimension, key, status)] = [count, {}, {}]
-        for index, bin_column in ((1, "rb"), (2, "wb")):
-            cursor.execute(self._group_sql(column, bin_column))
-            for start, dimension, key, status, b, count in cursor.fetchall():
-                buckets[(start, dimension, key, status)][index][b] = count
+        cursor.execute(groups, params)
+        for start, dimension, key, status, kind, b, count in cursor.fetchall():
+            bucket = buckets.setdefault((start, dimension, key, status), [0, {}, {}])
+            if kind == "r":
+                bucket[0] += count
+            if b is not None:
+                bucket[1 if kind == "r" else 2][b] = count
         Bucket.objects.using(self.connection.alias).bulk_create(
             (
                 Bucket(

@@ -41,6 +41,7 @@ from ..conf import dashboard_setting
 from . import activity, histogram
 from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, bucket_start
 from .models import Bucket, CountedTask, Dimension, RollupState
+from .upserts import insert
 
 READY_STATES = sorted(states.READY_STATES)
 ROW_FIELDS = ("id", "date_done", "status", "task_name", "worker", "periodic_task_name", "date_started", "date_created")
@@ -125,35 +126,46 @@ class Deltas:
 
     def apply(self, using):
         """Write the changes: existing buckets updated, new ones created, emptied ones deleted."""
-        by_granularity = defaultdict(set)
-        for granularity, start, *_rest in self.changes:
-            by_granularity[granularity].add(start)
-        existing = {}
-        for granularity, starts in by_granularity.items():
-            for chunk in batched(sorted(starts)):
-                for bucket in Bucket.objects.using(using).filter(granularity=granularity, start__in=chunk):
-                    existing[(bucket.granularity, bucket.start, bucket.dimension, bucket.key, bucket.status)] = bucket
-        created, updated, emptied = [], [], []
+        existing = self._existing(using)
+        written, emptied = [], []
         for key, (count, runtime, wait) in self.changes.items():
-            bucket = existing.get(key)
-            if bucket is None:
-                if count <= 0:
-                    continue  # taking back from a bucket already pruned
-                granularity, start, dimension, name, status = key
-                bucket = Bucket(granularity=granularity, start=start, dimension=dimension, key=name, status=status)
-                created.append(bucket)
-            else:
-                updated.append(bucket)
-            bucket.count = max(bucket.count + count, 0)
-            bucket.runtime = _add_histogram(bucket.runtime, runtime)
-            bucket.wait = _add_histogram(bucket.wait, wait)
-            if bucket.pk is not None and bucket.count == 0:
-                emptied.append(bucket.pk)
-        updated = [bucket for bucket in updated if bucket.count > 0]
-        Bucket.objects.using(using).bulk_create(created, batch_size=1000)
-        Bucket.objects.using(using).bulk_update(updated, ["count", "runtime", "wait"], batch_size=1000)
+            pk, old_count, old_runtime, old_wait = existing.get(key, (None, 0, "", ""))
+            if pk is None and count <= 0:
+                continue  # taking back from a bucket already pruned
+            new_count = max(old_count + count, 0)
+            if new_count == 0:
+                if pk is not None:
+                    emptied.append(pk)
+                continue
+            granularity, start, dimension, name, status = key
+            written.append(Bucket(
+                granularity=granularity, start=start, dimension=dimension, key=name, status=status, count=new_count,
+                runtime=_add_histogram(old_runtime, runtime), wait=_add_histogram(old_wait, wait),
+            ))
+        insert(Bucket, written, using, BUCKET_KEY, ["count", "runtime", "wait"])
         for chunk in batched(emptied):
             Bucket.objects.using(using).filter(pk__in=chunk).delete()
+
+    def _existing(self, using):
+        """``{bucket key: (id, count, runtime, wait)}`` of the buckets changed: only the starts and keys touched."""
+        starts, keys = defaultdict(set), defaultdict(set)
+        for granularity, start, dimension, key, _status in self.changes:
+            starts[granularity].add(start)
+            keys[dimension].add(key)
+        touched = Q()
+        for dimension, names in keys.items():
+            touched |= Q(dimension=dimension, key__in=sorted(names))
+        existing = {}
+        for granularity, moments in starts.items():
+            for chunk in batched(sorted(moments)):
+                rows = Bucket.objects.using(using).filter(touched, granularity=granularity, start__in=chunk)
+                for *key, pk, count, runtime, wait in rows.values_list(*BUCKET_KEY, "id", "count", "runtime", "wait"):
+                    granularity_, dimension, name, start, status = key
+                    existing[(granularity_, start, dimension, name, status)] = (pk, count, runtime, wait)
+        return existing
+
+
+BUCKET_KEY = ["granularity", "dimension", "key", "start", "status"]
 
 
 def _add_histogram(text, change):
@@ -240,8 +252,8 @@ def _count(rows, now, using):
         changed_rows.append((row[0], current))
     deltas.apply(using)
     activity.record(changed_rows, using)
-    CountedTask.objects.using(using).bulk_create(new_entries, batch_size=1000)
-    CountedTask.objects.using(using).bulk_update(changed_entries, list(Counted._fields), batch_size=1000)
+    insert(CountedTask, new_entries, using)
+    insert(CountedTask, changed_entries, using, ["row_id"], list(Counted._fields))
     return counted, recounted
 
 

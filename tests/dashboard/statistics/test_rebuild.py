@@ -14,7 +14,7 @@ import pytest
 from celery import states
 from django.db import connection, transaction
 
-from dashboard.models import Bucket, CountedTask, RollupState
+from dashboard.models import Activity, Bucket, CountedTask, RollupState
 from dashboard.statistics import histogram, rebuild, rollup
 from demo.seed import dates_as_given
 from results.models import TaskResult
@@ -32,10 +32,14 @@ def snapshot():
         "row_id", "date_done", "status", "task_name", "worker", "periodic_task_name", "runtime_ms", "wait_ms"
     ))
     state = RollupState.objects.values_list("done_until", "done_until_id", "counted", "updated").get()
-    return buckets, counted, state
+    activities = sorted(Activity.objects.values_list(
+        "dimension", "key", "last_done", "last_row_id", "last_status", "last_failure", "gaps"
+    ))
+    return buckets, counted, state, activities
 
 
 def forget():
+    Activity.objects.all().delete()
     Bucket.objects.all().delete()
     CountedTask.objects.all().delete()
     RollupState.objects.all().delete()
@@ -56,6 +60,8 @@ def edge_rows(rng, until):
 
 def varied_rows(rng):
     rows = random_rows(rng, 1200, NOW - timedelta(seconds=10), spread=timedelta(days=10))
+    # past the hour (62 days) and day (90 days) retentions: counted, but only their day buckets or none are kept
+    rows += random_rows(rng, 150, NOW - timedelta(days=55), spread=timedelta(days=50), prefix="old")
     rows += edge_rows(rng, NOW - timedelta(hours=1))
     young = random_rows(rng, 30, NOW, spread=timedelta(seconds=4), prefix="young")  # within the 5 s lag
     for row in rows[:40]:
@@ -101,21 +107,30 @@ def test_the_databases_bins_and_milliseconds_equal_pythons():
 
 
 @pytest.mark.parametrize("sql_encoding", [None, False], ids=["default", "python-encoding"])
-def test_a_rebuild_equals_the_incremental_passes(sql_encoding):
+def test_a_rebuild_equals_the_incremental_passes_then_pruning(sql_encoding):
     rng = random.Random(21)
     store(varied_rows(rng))
     rollup.catch_up(now=NOW)
+    everything = Bucket.objects.count()
+    while rollup.prune(now=NOW):
+        pass
     passes = snapshot()
+    assert everything > len(passes[0])  # the test sees buckets past their retention
     forget()
+    Activity.objects.create(dimension="t", key="gone", last_done=NOW, last_row_id=0, last_status=states.SUCCESS)
     assert rebuild.rebuild(now=NOW, sql_encoding=sql_encoding) == passes[2][2]
     built = snapshot()
     assert built[0] == passes[0], "buckets"
     assert built[1] == passes[1], "recount log"
     assert built[2] == passes[2], "watermark"
+    assert built[3] == passes[3], "activity"
     assert len(passes[0]) > 1000 and 0 < len(passes[1]) < passes[2][2]
 
 
-def test_the_next_pass_goes_on_from_a_rebuild_without_double_counting_or_losing_a_row():
+def test_the_next_pass_goes_on_from_a_rebuild_without_double_counting_or_losing_a_row(settings):
+    # nothing past its retention: every bucket kept, as catch_up alone keeps them
+    settings.DASHBOARD = {**settings.DASHBOARD, "STATISTICS_MINUTE_DAYS": 400, "STATISTICS_HOUR_DAYS": 400,
+                          "STATISTICS_RETENTION_DAYS": 400}
     rng = random.Random(22)
     store(varied_rows(rng))
     rebuild.rebuild(now=NOW)
@@ -132,10 +147,12 @@ def test_the_next_pass_goes_on_from_a_rebuild_without_double_counting_or_losing_
     assert rollup.run_pass(now=later).recounted == 1
     assert_exact(rng, spans=40)
     assert RollupState.objects.get().counted == TaskResult.objects.filter(status__in=rollup.READY_STATES).count()
-    incremental = snapshot()[0]
+    incremental = snapshot()
     forget()
     rollup.catch_up(now=later)
-    assert snapshot()[0] == incremental
+    again = snapshot()
+    assert again[0] == incremental[0], "buckets"
+    assert again[3] == incremental[3], "activity"
 
 
 def test_progress_is_reported_after_every_day():

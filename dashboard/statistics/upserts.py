@@ -1,0 +1,53 @@
+"""Writing the rows the pass computed itself: one multi-row ``INSERT`` per batch, without the ORM's per-value work.
+
+A pass writes a few thousand rows (buckets, the recount log, activities)
+whose values it already holds; ``bulk_create``/``bulk_update`` spend more
+time preparing them in Python (``bulk_update``'s ``CASE`` expressions above
+all) than the database spends writing them.
+"""
+from django.db import connections, models
+from django.db.models.constants import OnConflict
+
+
+def insert(model, objects, using, unique_fields=None, update_fields=None) -> None:
+    """Insert ``objects`` (every concrete field but an automatic primary key).
+
+    With ``unique_fields`` and ``update_fields``, an upsert: where a row
+    with the same ``unique_fields`` exists its ``update_fields`` take the
+    new values (``ON CONFLICT DO UPDATE``, ``ON DUPLICATE KEY UPDATE`` on
+    MySQL). Exact because the pass computed those values from the rows it
+    read, and passes are serialised: nothing else changes them meanwhile.
+    """
+    if not objects:
+        return
+    connection = connections[using]
+    opts = model._meta
+    fields = [field for field in opts.concrete_fields if not isinstance(field, models.AutoField)]
+    suffix = ""
+    if update_fields:
+        suffix = " " + connection.ops.on_conflict_suffix_sql(
+            fields, OnConflict.UPDATE, [opts.get_field(name).column for name in update_fields],
+            [opts.get_field(name).column for name in unique_fields],
+        )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    adapters = [(field.attname, _adapter(field, connection)) for field in fields]
+    batch = max(1, min(1000, connection.ops.bulk_batch_size(fields, objects)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), batch):
+            chunk = objects[start : start + batch]
+            params = [
+                adapt(getattr(obj, attname)) for obj in chunk for attname, adapt in adapters
+            ]
+            cursor.execute(
+                f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES {', '.join([placeholders] * len(chunk))}"
+                f"{suffix}",
+                params,
+            )
+
+
+def _adapter(field, connection):
+    if isinstance(field, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    return lambda value: value
