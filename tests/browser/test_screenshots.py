@@ -32,7 +32,7 @@ def largest_group():
     return max(GroupResult.objects.all(), key=lambda group: len(json.loads(group.result)[1]))
 
 
-def test_screenshots_of_the_main_pages(logged_in, live_server, busy_shop, screenshot):
+def test_screenshots_of_the_main_pages(busy_shop, logged_in, live_server, screenshot):
     page, url = logged_in, live_server.url
 
     page.goto(url + reverse("dashboard:overview"))
