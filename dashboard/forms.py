@@ -84,12 +84,28 @@ class ChordOptionsForm(LiveRefreshForm):
     default_setting = "CHORDS_REFRESH"
 
 
+class ShownChoiceField(forms.ChoiceField):
+    """A choice field whose refusal quotes the value asked for, cut short (a query string may hold kilobytes)."""
+
+    SHOWN = 40
+
+    def validate(self, value):
+        try:
+            super().validate(value)
+        except ValidationError as error:
+            if error.code != "invalid_choice":
+                raise
+            shown = value if len(value) <= self.SHOWN else value[: self.SHOWN] + "…"
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                  params={"value": shown}) from None
+
+
 class InsightsOptionsForm(LiveRefreshForm):
     """An insights page's window (``?window=24h``) and poll interval (``INSIGHTS_REFRESH`` by default)."""
 
     default_setting = "INSIGHTS_REFRESH"
 
-    window = forms.ChoiceField(
+    window = ShownChoiceField(
         label=gettext_lazy("Window"),
         required=False,
         choices=[(window.name, window.label) for window in WINDOWS.values()],

@@ -70,6 +70,7 @@ class InsightsView(DashboardView):
         fresh = getattr(request, "freshness", None) or freshness.ensure_fresh()
         context = self.get_context_data(
             options=options,
+            poll_url=self.poll_url(period, options.interval()),
             refresh=options.interval(),
             default_refresh=options.default_refresh(),
             period=period,
@@ -84,12 +85,21 @@ class InsightsView(DashboardView):
     def report(self, period: reports.Period) -> dict:
         raise NotImplementedError
 
+    def poll_url(self, period: reports.Period, refresh: int) -> str:
+        """What the figures poll: this page as shown (a refused window replaced by the one shown)."""
+        query = self.request.GET.copy()
+        query["window"], query["refresh"] = period.window.name, str(refresh)
+        return f"{self.request.path}?{query.urlencode()}"
+
 
 def _age(fresh, now) -> str:
+    """How long ago the last pass ran, in words: "just now", "12.0 s ago", "3 min 05 s ago"."""
     age = fresh.age(now)
     if age is None:
         return ""
-    return formatting.duration(timedelta(seconds=round(max(age.total_seconds(), 0))))
+    if age < timedelta(seconds=1):
+        return "just now"
+    return f"{formatting.duration(timedelta(seconds=round(age.total_seconds())))} ago"
 
 
 class OverviewView(InsightsView):

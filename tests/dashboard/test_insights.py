@@ -82,6 +82,8 @@ def test_an_unknown_window_is_a_400_with_the_message_over_the_default_window(cli
     html = response.content.decode()
     assert "There is no window" in html and "&lt;b&gt;90d&lt;/b&gt;" in html and "<b>90d</b>" not in html
     assert response.context["period"].window.name == "24h"
+    huge = client_viewer.get(reverse("dashboard:overview"), {"window": "w" * 10_000 + "\x00"})
+    assert huge.status_code == 400 and "w" * 41 not in huge.content.decode()
 
 
 # The query budgets below are counted for a superuser (pytest-django's
