@@ -9,6 +9,7 @@ import json
 import uuid
 from datetime import timedelta
 
+from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
 from dashboard.models import AuditedTask, AuditEntry
@@ -116,3 +117,11 @@ def audit_entry(tasks=(), **fields):
     entry = AuditEntry.objects.create(**fields)
     AuditedTask.objects.bulk_create(AuditedTask(entry=entry, **task) for task in tasks)
     return entry
+
+
+def user_with(*codenames: str) -> User:
+    """A user holding ``results.view_taskresult`` and the other ``results`` permissions named."""
+    user = User.objects.create_user(f"user-{uuid.uuid4().hex[:8]}", password="pw-12345678")
+    for codename in ("view_taskresult", *codenames):
+        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="results"))
+    return user

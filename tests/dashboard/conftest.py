@@ -18,6 +18,18 @@ def stranger(db):
 
 
 @pytest.fixture
+def operator(db):
+    """A user who may view, change and delete results (the operator actions' permissions)."""
+    return factories.user_with("change_taskresult", "delete_taskresult")
+
+
+@pytest.fixture
+def client_operator(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
 def client_viewer(client, viewer):
     client.force_login(viewer)
     return client

@@ -7,7 +7,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils import timezone
 from dashboard import actions
 from dashboard.models import AuditedTask, AuditEntry
 from results.models import TaskResult
+from tests import factories
 
 REGISTERED = "proj.tasks.add"
 
@@ -43,24 +44,6 @@ def app(celery_app_factory):
 @pytest.fixture
 def edits(settings):
     settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
-
-
-def user_with(*codenames):
-    user = User.objects.create_user(f"user-{uuid.uuid4().hex[:8]}", password="pw-12345678")
-    for codename in ("view_taskresult", *codenames):
-        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="results"))
-    return user
-
-
-@pytest.fixture
-def operator(db):
-    return user_with("change_taskresult", "delete_taskresult")
-
-
-@pytest.fixture
-def client_operator(client, operator):
-    client.force_login(operator)
-    return client
 
 
 def url(action):
@@ -105,16 +88,16 @@ class TestGating:
     def test_edits_on_each_action_needs_its_permission(self, client, make_task, edits, app, action, needs):
         task = make_task(status="STARTED")
         other = "delete_taskresult" if needs == "change_taskresult" else "change_taskresult"
-        client.force_login(user_with(other))
+        client.force_login(factories.user_with(other))
         response = post(client, action, [task.task_id], really="on")
         assert response.status_code == 403 and needs.encode() in response.content
         assert client.get(url(action), {"task_id": task.task_id}).status_code == 403
-        client.force_login(user_with(needs))
+        client.force_login(factories.user_with(needs))
         assert post(client, action, [task.task_id], really="on").status_code == 302
 
     def test_buttons_follow_permissions(self, client, make_task, edits):
         task = make_task(status="STARTED")
-        client.force_login(user_with("delete_taskresult"))
+        client.force_login(factories.user_with("delete_taskresult"))
         html = client.get(reverse("dashboard:task", args=[task.task_id])).content.decode()
         assert url("delete") in html and url("retry") not in html
         listing = client.get(reverse("dashboard:tasks")).content.decode()

@@ -6,11 +6,9 @@ from django.urls import reverse
 from dashboard import actions
 from dashboard.models import AuditEntry
 
-from .test_actions import operator  # noqa: F401  (fixture)
-
 
 @pytest.fixture
-def done_actions(operator, make_task, settings):  # noqa: F811
+def done_actions(operator, make_task, settings):
     settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
     kept, gone = make_task(status="FAILURE"), make_task(status="FAILURE")
     actions.delete(operator, [gone.task_id, "<b>never</b>"])
@@ -18,7 +16,7 @@ def done_actions(operator, make_task, settings):  # noqa: F811
     return kept, gone
 
 
-def test_each_action_is_one_entry_with_a_row_per_task(done_actions, operator):  # noqa: F811
+def test_each_action_is_one_entry_with_a_row_per_task(done_actions, operator):
     kept, gone = done_actions
     delete, revoke = AuditEntry.objects.order_by("id")
     assert (delete.action, delete.username, delete.user, delete.task_count, delete.succeeded, delete.outcome) == (
@@ -39,7 +37,7 @@ def test_audit_page_lists_entries_newest_first_escaped(client_viewer, done_actio
     assert "&lt;b&gt;never&lt;/b&gt;" in page and "<b>never</b>" not in page and "already deleted" in page
 
 
-def test_audit_page_paginates(client_viewer, operator, settings):  # noqa: F811
+def test_audit_page_paginates(client_viewer, operator, settings):
     settings.DASHBOARD = {**settings.DASHBOARD, "AUDIT_PER_PAGE": 2}
     for _ in range(3):
         actions.delete(operator, ["x"])
@@ -60,7 +58,7 @@ def test_the_task_page_shows_its_history(client_viewer, done_actions):
     assert "History" in html and "Revoke" in html and "Already finished (FAILURE)" in html
 
 
-def test_entries_keep_the_name_when_the_user_is_deleted(done_actions, operator):  # noqa: F811
+def test_entries_keep_the_name_when_the_user_is_deleted(done_actions, operator):
     User.objects.filter(pk=operator.pk).delete()
     assert set(AuditEntry.objects.values_list("username", flat=True)) == {operator.username}
     assert not AuditEntry.objects.exclude(user=None).exists()
