@@ -1,5 +1,8 @@
 """What every dashboard page shares: the access rule, the layout's context,
 and answering htmx requests with only the part of the page they swap."""
+import hashlib
+import time
+
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
 from django.utils.cache import patch_vary_headers
@@ -9,6 +12,24 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from ..access import can_view_results
 from ..navigation import SECTIONS
 from ..querystrings import shareable_url
+
+
+def live_etag(request, *state) -> str:
+    """An ETag for a live page: ``state`` (what its figures depend on) and what else makes its answer differ.
+
+    The page asked for, whether it is a fragment (and which), the user, and
+    the minute: live pages show ages to the minute, so even unchanged
+    figures are sent again once a minute.
+    """
+    parts = (
+        state,
+        request.get_full_path(),
+        bool(getattr(request, "htmx", False)),
+        request.headers.get("HX-Target", ""),
+        request.user.pk,
+        int(time.time() // 60),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 class ResultsViewerRequiredMixin(UserPassesTestMixin):

@@ -9,8 +9,6 @@ with ``If-None-Match``, and while nothing changed Django's conditional
 handling answers ``304 Not Modified`` without reading the chords or
 rendering anything.
 """
-import hashlib
-import time
 from datetime import timedelta
 
 from django.utils.cache import patch_cache_control
@@ -20,25 +18,12 @@ from django.views.decorators.http import condition
 from .. import chords, selectors
 from ..conf import dashboard_setting
 from ..forms import ChordOptionsForm
-from .base import DashboardView
+from .base import DashboardView, live_etag
 
 
 def chords_etag(request, *args, **kwargs):
-    """The live page's ETag: the counters' fingerprint, the page asked for, the minute, the user.
-
-    The minute is part of it because ages (and the stuck flag) are shown
-    to the minute.
-    """
-    state = selectors.chord_counters_state()
-    parts = (
-        sorted(state.items()),
-        request.get_full_path(),
-        bool(getattr(request, "htmx", False)),
-        request.headers.get("HX-Target", ""),
-        request.user.pk,
-        int(time.time() // 60),
-    )
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    """The counters' fingerprint (ages and the stuck flag are shown to the minute, which ``live_etag`` adds)."""
+    return live_etag(request, sorted(selectors.chord_counters_state().items()))
 
 
 class ChordListView(DashboardView):

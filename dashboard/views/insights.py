@@ -14,7 +14,6 @@ A page whose figures are stale runs a bounded catch-up first
 An unknown window is answered 400 with the message, over the default
 window's figures.
 """
-import hashlib
 from datetime import timedelta
 
 from django.http import Http404
@@ -30,7 +29,7 @@ from ..forms import InsightsOptionsForm
 from ..statistics import freshness, histogram
 from ..statistics.buckets import DEFAULT_WINDOW, window_span
 from ..statistics.models import Dimension
-from .base import DashboardView
+from .base import DashboardView, live_etag
 
 
 def options_of(request) -> InsightsOptionsForm:
@@ -42,26 +41,19 @@ def options_of(request) -> InsightsOptionsForm:
 
 
 def figures_etag(request, *args, **kwargs):
-    """The statistics' watermark, the window's current bucket, the page asked for, the user, the minute."""
+    """The statistics' version and the window's current bar (a new bar starts a new chart)."""
     fresh = freshness.ensure_fresh()
     request.freshness = fresh
-    now = timezone.now()
     window = options_of(request).chosen_window()
-    parts = (
-        fresh.version, fresh.caught_up,
-        window_span(window, now).end,
-        request.get_full_path(),
-        request.headers.get("HX-Target", ""),
-        request.user.pk,
-        int(now.timestamp() // 60),
-    )
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return live_etag(request, fresh.version, fresh.caught_up, window_span(window, timezone.now()).end)
 
 
 class InsightsView(DashboardView):
     """Window form, freshness line, live polling; subclasses add their report with ``report(period)``."""
 
     partial_target = "insights"
+    template_name = "dashboard/insights/page.html"
+    page_title = ""
 
     @method_decorator(condition(etag_func=figures_etag))
     def get(self, request, *args, **kwargs):
@@ -69,6 +61,7 @@ class InsightsView(DashboardView):
         period = reports.Period.of(options.chosen_window())
         fresh = getattr(request, "freshness", None) or freshness.ensure_fresh()
         context = self.get_context_data(
+            page_title=self.page_title,
             options=options,
             poll_url=self.poll_url(period, options.interval()),
             refresh=options.interval(),
@@ -106,7 +99,7 @@ class OverviewView(InsightsView):
     """``/dashboard/``: the window's throughput by state, failure rate, headline figures, top task names."""
 
     section = "overview"
-    template_name = "dashboard/insights/overview.html"
+    page_title = "Overview"
     partial_template_name = "dashboard/insights/partials/overview.html"
 
     def report(self, period):
@@ -124,7 +117,7 @@ class TaskNameListView(InsightsView):
     """``/dashboard/task-names/``: one row per task name that finished tasks in the window."""
 
     section = "task-names"
-    template_name = "dashboard/insights/task_names.html"
+    page_title = "Task names"
     partial_template_name = "dashboard/insights/partials/task_names.html"
 
     def report(self, period):
@@ -172,7 +165,7 @@ class WorkerListView(InsightsView):
     """``/dashboard/workers/``: one row per worker that stored results in the window; quiet ones flagged."""
 
     section = "workers"
-    template_name = "dashboard/insights/workers.html"
+    page_title = "Workers"
     partial_template_name = "dashboard/insights/partials/workers.html"
 
     def report(self, period):
@@ -187,7 +180,7 @@ class PeriodicListView(InsightsView):
     """``/dashboard/periodic/``: every periodic task's last run, usual interval, and whether it is late."""
 
     section = "periodic"
-    template_name = "dashboard/insights/periodic.html"
+    page_title = "Periodic tasks"
     partial_template_name = "dashboard/insights/partials/periodic.html"
 
     def report(self, period):
