@@ -5,6 +5,9 @@ when a connection succeeds, and are reported as skipped, with the reason,
 when not. Extra arguments are passed to pytest. Environment:
 
 - ``TEST_DATABASES``: comma-separated subset of sqlite,postgresql,mariadb.
+- ``TEST_PARALLEL=0``: run the passes one after another, their output live
+  (by default they run side by side, each into ``var/test-<name>.log``,
+  printed in order once all have ended).
 - ``TEST_POSTGRES_URL`` / ``TEST_MARIADB_URL``: where those servers are
   (Django creates and drops a ``test_<name>`` database on them).
 
@@ -15,6 +18,7 @@ the later passes through ``TEST_MATRIX_PASS``.
 import os
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -65,36 +69,73 @@ def counts(junit_file):
     return total - failures - errors - skipped, failures + errors, skipped
 
 
-def main(pytest_args):
-    wanted = os.environ.get("TEST_DATABASES", ",".join(CANDIDATES)).split(",")
-    VAR.mkdir(exist_ok=True)
-    report, failed_runs, first_pass = [], 0, None
-    totals = [0, 0, 0]
-    for name in (n.strip() for n in wanted if n.strip()):
-        url = CANDIDATES[name]
-        reason = unreachable_reason(name, url)
-        if reason:
-            report.append(f"{name:<11} SKIPPED  {reason}")
-            continue
+def start(name, url, first_pass, pytest_args, parallel):
+    """Start the pass on ``name``: output to the terminal, or (in parallel) to ``var/test-<name>.log``."""
+    junit = VAR / f"junit-{name}.xml"
+    junit.unlink(missing_ok=True)
+    env = {**os.environ, "DATABASE_URL": url, "TEST_MATRIX_PASS": name, "TEST_MATRIX_FIRST_PASS": first_pass}
+    command = [sys.executable, "-m", "pytest", f"--junitxml={junit}", *pytest_args]
+    if not parallel:
         print(f"\n===== test suite on {name} =====", flush=True)
+        return subprocess.Popen(command, cwd=ROOT, env=env), None
+    log = VAR / f"test-{name}.log"
+    with open(log, "w") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT), log
+
+
+def run_all(names, first_pass, pytest_args, parallel):
+    """Run the passes (side by side, or one after another); ``[(name, exit code, seconds, log or None)]``."""
+    if not parallel:
+        finished = []
+        for name in names:
+            began = time.monotonic()
+            process, _ = start(name, CANDIDATES[name], first_pass, pytest_args, parallel=False)
+            finished.append((name, process.wait(), time.monotonic() - began, None))
+        return finished
+    began = time.monotonic()
+    running = {name: start(name, CANDIDATES[name], first_pass, pytest_args, parallel=True) for name in names}
+    ended = {}
+    while len(ended) < len(running):
+        for name, (process, _log) in running.items():
+            if name not in ended and process.poll() is not None:
+                ended[name] = time.monotonic() - began
+        time.sleep(0.5)
+    return [(name, process.returncode, ended[name], log) for name, (process, log) in running.items()]
+
+
+def main(pytest_args):
+    wanted = [n.strip() for n in os.environ.get("TEST_DATABASES", ",".join(CANDIDATES)).split(",") if n.strip()]
+    VAR.mkdir(exist_ok=True)
+    report, reachable = {}, []
+    for name in wanted:
+        reason = unreachable_reason(name, CANDIDATES[name])
+        if reason:
+            report[name] = f"{name:<11} SKIPPED  {reason}"
+        else:
+            reachable.append(name)
+    # The passes share nothing (each its own database, worker queues named
+    # after its session, its own temporary folders), and they spend most of
+    # their time waiting on workers and servers: run them side by side.
+    parallel = len(reachable) > 1 and os.environ.get("TEST_PARALLEL", "1") != "0"
+    first_pass = reachable[0] if reachable else ""
+    finished = run_all(reachable, first_pass, pytest_args, parallel)
+    totals, failed_runs = [0, 0, 0], 0
+    for name, code, elapsed, log in finished:
+        if log is not None:
+            print(f"\n===== test suite on {name} =====", flush=True)
+            print(log.read_text(), end="", flush=True)
         junit = VAR / f"junit-{name}.xml"
-        junit.unlink(missing_ok=True)
-        first_pass = first_pass or name
-        env = {**os.environ, "DATABASE_URL": url, "TEST_MATRIX_PASS": name, "TEST_MATRIX_FIRST_PASS": first_pass}
-        code = subprocess.call(
-            [sys.executable, "-m", "pytest", f"--junitxml={junit}", *pytest_args], cwd=ROOT, env=env
-        )
         if junit.exists():
             passed, failed, skipped = counts(junit)
             totals = [a + b for a, b in zip(totals, (passed, failed, skipped), strict=True)]
-            summary = f"{passed} passed, {failed} failed, {skipped} skipped"
+            summary = f"{passed} passed, {failed} failed, {skipped} skipped in {elapsed:.0f} s"
         else:
             summary = "no report"
         if code != 0:
             failed_runs += 1
-        report.append(f"{name:<11} {'OK' if code == 0 else f'FAILED (exit {code})':<8} {summary}")
+        report[name] = f"{name:<11} {'OK' if code == 0 else f'FAILED (exit {code})':<8} {summary}"
     print("\n===== results per database =====")
-    print("\n".join(report))
+    print("\n".join(report[name] for name in wanted if name in report))
     print(f"all databases: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
     return 1 if failed_runs else 0
 

@@ -67,6 +67,16 @@ def live_results(db_path):
     return rows
 
 
+def counted_live_results(db_path):
+    """How many of the live workers' results the statistics have counted (beat's ``dashboard.rollup_statistics``)."""
+    with sqlite3.connect(db_path) as db:
+        row = db.execute(
+            "SELECT coalesce(sum(count), 0) FROM dashboard_bucket WHERE granularity = 'm' AND dimension = 'w'"
+            " AND key LIKE 'live-%'"
+        ).fetchone()
+    return row[0]
+
+
 def demo_is_lively(seen):
     """Has every kind of result shown up (``seen``: (name, status, periodic name) seen so far)?
 
@@ -128,6 +138,9 @@ def test_live_demo_runs_and_ctrl_c_leaves_nothing(tmp_path, demo_env):
         assert charges and all("'****'" in args and "tok_" not in args for args in charges)
         assert resets and all(kwargs == '"{\'token\': \'********\'}"' for kwargs in resets)
         assert len(family) >= 1 + 8 + 1 + 1 + 1  # worker and its pool, beat, server, sender
+        # The insights' figures follow on their own: beat runs the statistics pass on the demo's workers
+        # (no page has been opened, so no page caught them up).
+        wait_for(lambda: counted_live_results(db_path) > 0, 30, process, output)
 
         os.kill(process.pid, signal.SIGINT)
         assert process.wait(timeout=40) == 0
