@@ -5,7 +5,8 @@ The embedded default has no beat: a page whose figures are older than
 ``STATISTICS_PAGE_PASS_ROWS`` rows itself before reading them (skipped at
 once when another pass is running), so the figures follow the results
 without any scheduler, and a page view stays bounded however far behind
-the figures are.
+the figures are. The same page also prunes one batch of figures past their
+retention.
 """
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -36,6 +37,7 @@ def ensure_fresh(now: datetime | None = None) -> Freshness:
     result = rollup.run_pass(limit=dashboard_setting("STATISTICS_PAGE_PASS_ROWS"), now=now)
     if result is None:  # another pass is at it
         return Freshness(state.updated, state.done_until, False, _version(state))
+    rollup.prune(now=now)  # one bounded batch: with no beat, retention still holds
     state = rollup.rollup_state()
     return Freshness(now, result.done_until, result.caught_up, _version(state))
 

@@ -1,4 +1,5 @@
 """Where the pass runs: the Celery task, ``manage.py rollup``, and a page finding its figures stale."""
+from collections import Counter
 from datetime import timedelta
 from io import StringIO
 
@@ -58,3 +59,11 @@ def test_a_page_catches_up_when_the_figures_are_stale(settings):
     later = timezone.now() + timedelta(seconds=31)
     assert freshness.ensure_fresh(now=later).updated == later
     assert Bucket.objects.exists()
+
+
+def test_a_stale_page_also_prunes_one_batch_of_old_figures(settings):
+    settings.DASHBOARD = {**settings.DASHBOARD, "STATISTICS_PRUNE_BATCH": 2, "STATISTICS_STALE": 30}
+    seed(3, age=timedelta(days=5))  # past the minute buckets' three days
+    freshness.ensure_fresh()  # counts them into 2 buckets per granularity (all tasks, app.add)
+    kept = Counter(Bucket.objects.values_list("granularity", flat=True))
+    assert kept == Counter({"h": 2, "d": 2}), "the minute buckets, past their 3 days, went in one batch of 2"
