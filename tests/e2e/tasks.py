@@ -61,6 +61,21 @@ def fail(message):
     raise ExpectedFailure(message)
 
 
+PRICES = {"apple": 1}
+
+
+@shared_task
+def charge(sku):
+    """A KeyError raised in one place of the project's code (a failure group)..."""
+    return PRICES[sku]
+
+
+@shared_task
+def refund(sku):
+    """...and the same exception type raised in another place (another group)."""
+    return -PRICES[sku]
+
+
 @shared_task
 def sleep_then_return(seconds, value):
     time.sleep(seconds)

@@ -7,6 +7,7 @@ from celery import chain, chord, group, states
 from celery.exceptions import ChordError
 from celery.result import GroupResult as CeleryGroupResult
 
+from dashboard.fingerprints import fingerprint
 from results.models import ChordCounter, GroupResult, TaskResult
 from results.utils import now
 
@@ -60,6 +61,23 @@ class TestTaskStates:
         assert result.state == states.FAILURE
         assert "ExpectedFailure: on purpose" in result.traceback
         assert "ExpectedFailure" in row(result.id).traceback
+
+    def test_real_failures_group_by_cause_not_by_data(self, app):
+        """Fingerprints of tracebacks as a real worker stores them (``dashboard.fingerprints``)."""
+        sent = {
+            "charge-pear": tasks.charge.delay("pear"), "charge-plum": tasks.charge.delay("plum"),
+            "refund-pear": tasks.refund.delay("pear"),
+            "fail-1": tasks.fail.delay("order 17 of user 3"), "fail-2": tasks.fail.delay("order 4 of user 12"),
+        }
+        for result in sent.values():
+            wait_for(lambda result=result: result.state == states.FAILURE)
+        prints = {name: fingerprint(row(result.id).traceback) for name, result in sent.items()}
+        assert prints["charge-pear"] == prints["charge-plum"]
+        assert prints["charge-pear"].exception_type == "KeyError"
+        assert prints["charge-pear"].where == "e2e/tasks.py:charge"
+        assert prints["refund-pear"].digest != prints["charge-pear"].digest
+        assert prints["fail-1"] == prints["fail-2"]
+        assert prints["fail-1"].message == "order <n> of user <n>"
 
     def test_retry_is_stored_with_that_attempts_exception(self, app):
         result = tasks.fail_then_succeed.delay(2)
