@@ -6,10 +6,11 @@ failures.
 """
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils import timezone
 
 from . import charts
-from .querystrings import task_list_url
+from .querystrings import task_list_urls
 from .reports import ordered_states
 from .statistics import histogram
 from .statistics.buckets import DAY, HOUR, Window
@@ -33,10 +34,11 @@ def bucket_label(start: datetime, window: Window) -> tuple[str, str]:
 def throughput(series: list[SeriesPoint], window: Window, title: str, **filters: str) -> charts.BarChart:
     """Tasks finished per bucket, stacked by state; each segment links to its tasks."""
     bars = []
+    base = reverse("dashboard:tasks")
     for point in series:
         label, full = bucket_label(point.start, window)
         end = point.start + window.bucket
-        links = {state: task_list_url(point.start, end, status=state, **filters) for state in point.counts}
+        links = task_list_urls(point.start, end, point.counts, base, **filters)
         bars.append(charts.Bar(label=label, title=full, values=dict(point.counts), links=links))
     order = ordered_states([point.counts for point in series])
     return charts.stacked_bars(bars, title=title, y_label="tasks finished", order=order)
