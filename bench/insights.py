@@ -248,6 +248,27 @@ def seed(rows, days, now):
           f" ({rows / inserted:,.0f} rows/s), {len(indexes)} secondary indexes built again in {indexed:.1f} s")
 
 
+def ensure_indexes():
+    """The results table's indexes a seed interrupted (a database restarted) did not build again."""
+    from django.db import connection
+
+    from demo.seed import analyze_tables
+    from results.models import TaskResult
+
+    with connection.cursor() as cursor:
+        there = connection.introspection.get_constraints(cursor, TaskResult._meta.db_table)
+        missing = [index for index in TaskResult._meta.indexes if index.name not in there]
+        if connection.vendor == "postgresql":
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+    if missing:
+        start = time.perf_counter()
+        with connection.schema_editor() as editor:
+            for index in missing:
+                editor.add_index(TaskResult, index)
+        analyze_tables(connection.alias, TaskResult)
+        print(f"  {len(missing)} missing indexes built in {time.perf_counter() - start:.1f} s")
+
+
 def fresh_rows(count, since, until, prefix):
     """``count`` new rows, ready, done in ``(since, until]``."""
     from django.db import connection
@@ -499,6 +520,7 @@ def main():
     have = TaskResult.objects.count()
     if args.reuse and have >= args.rows:
         print(f"  reusing the {have:,} rows there")
+        ensure_indexes()
     else:
         seed(args.rows, args.days, now)
     ready = TaskResult.objects.filter(status__in=rollup.READY_STATES).count()
