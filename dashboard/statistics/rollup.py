@@ -198,7 +198,7 @@ def _add_histogram(text, change):
         return text
     counts = histogram.decode(text)
     counts.update(change)
-    return histogram.encode(+counts)
+    return " ".join([f"{b}:{n}" for b, n in sorted(counts.items()) if n > 0])  # histogram.encode(+counts)
 
 
 def database():
@@ -272,7 +272,7 @@ def _count(rows, now, using):
         else:
             counted += 1
             if current.date_done >= keep_from:
-                new_entries.append(_remember(row[0], current))
+                new_entries.append(LogRow(row[0], *current))
         deltas.add(current)
         changed_rows.append((row[0], current))
     deltas.apply(using)
@@ -280,6 +280,19 @@ def _count(rows, now, using):
     insert(CountedTask, new_entries, using)
     insert(CountedTask, changed_entries, using, ["row_id"], list(Counted._fields))
     return counted, recounted
+
+
+class LogRow(NamedTuple):
+    """A new ``CountedTask`` row, as ``upserts.insert`` reads it (by attribute): no model instance to build."""
+
+    row_id: int
+    date_done: datetime
+    status: str
+    task_name: str
+    worker: str
+    periodic_task_name: str
+    runtime_ms: float | None
+    wait_ms: float | None
 
 
 def _remember(row_id, counted: Counted, entry: CountedTask | None = None) -> CountedTask:
