@@ -5,6 +5,7 @@ page's own filter (a task name, a worker), so a failure bar opens those
 failures.
 """
 from datetime import datetime
+from functools import lru_cache
 
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +23,12 @@ LABEL_FORMATS = {DAY: "%b %d", HOUR: "%a %H:%M"}
 
 def bucket_label(start: datetime, window: Window) -> tuple[str, str]:
     """``(short label, full title)`` of the bar starting at ``start``, in local time."""
+    return _bucket_label(start, window, timezone.get_current_timezone())
+
+
+@lru_cache(maxsize=4096)
+def _bucket_label(start: datetime, window: Window, _zone) -> tuple[str, str]:
+    """``bucket_label`` in the current time zone ``_zone``: a page's charts label the same buckets."""
     local_start, local_end = timezone.localtime(start), timezone.localtime(start + window.bucket)
     label = local_start.strftime(LABEL_FORMATS.get(window.source, "%H:%M"))
     if window.bucket.days >= 1:

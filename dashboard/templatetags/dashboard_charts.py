@@ -7,12 +7,13 @@ per mark resolving and rendering each variable. They write what the
 template would have written, byte for byte: every text escaped, every
 number as the template shows it (unlocalized inside ``{% localize off %}``).
 """
+import html
 import itertools
 
 from django import template
 from django.template.loader import render_to_string
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -36,7 +37,7 @@ def _unlocalized(value) -> str:
     """``{{ value }}`` inside ``{% localize off %}``."""
     kind = type(value)
     if kind is str:
-        return escape(value)
+        return html.escape(value)  # what django.utils.html.escape does, without its lazy-string wrapper
     if kind is int:
         return str(value)
     if kind is float:
@@ -49,7 +50,7 @@ def _unlocalized(value) -> str:
 def _localized(value) -> str:
     """``{{ value }}`` with the locale's formats."""
     if type(value) is str:
-        return escape(value)
+        return html.escape(value)
     return conditional_escape(localize(value))
 
 
