@@ -126,8 +126,11 @@ def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str 
     ).values_list(*fields)
     texts = defaultdict(lambda: ([], []))
     step = window.bucket
+    found = {}  # each stored start's bar, found once (a start has a row per state)
     for row in rows:
-        bar = bars.get(floor_to(row[0], step))
+        bar = found.get(row[0], False)
+        if bar is False:
+            bar = found[row[0]] = bars.get(floor_to(row[0], step))
         if bar is None:
             continue
         bar.counts[row[1]] += row[2]
@@ -164,8 +167,12 @@ def trends(span: Span, dimension: str, step: timedelta, keys: Iterable[str] | No
         rows = rows.filter(key__in=list(keys))
     rows = rows.values("key", "start").annotate(n=Sum("count")).values_list("key", "start", "n")
     result: dict[str, list[int]] = {}
+    positions = {}  # each stored start, once per key: its step found once
     for key, start, n in rows:
-        result.setdefault(key, [0] * len(starts))[index[floor_to(start, step)]] += n
+        position = positions.get(start)
+        if position is None:
+            position = positions[start] = index[floor_to(start, step)]
+        result.setdefault(key, [0] * len(starts))[position] += n
     return result
 
 

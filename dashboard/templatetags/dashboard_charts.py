@@ -11,6 +11,7 @@ import html
 import itertools
 
 from django import template
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
@@ -49,8 +50,11 @@ def _unlocalized(value) -> str:
 
 def _localized(value) -> str:
     """``{{ value }}`` with the locale's formats."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return html.escape(value)
+    if kind is int and (abs(value) < 1000 or not settings.USE_THOUSAND_SEPARATOR):
+        return str(value)  # what number_format gives an integer without thousands to group
     return conditional_escape(localize(value))
 
 
