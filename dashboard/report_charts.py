@@ -5,11 +5,13 @@ page's own filter (a task name, a worker), so a failure bar opens those
 failures.
 """
 from datetime import datetime
+from functools import lru_cache
 
+from django.urls import reverse
 from django.utils import timezone
 
 from . import charts
-from .querystrings import task_list_url
+from .querystrings import task_list_urls
 from .reports import ordered_states
 from .statistics import histogram
 from .statistics.buckets import DAY, HOUR, Window
@@ -21,6 +23,12 @@ LABEL_FORMATS = {DAY: "%b %d", HOUR: "%a %H:%M"}
 
 def bucket_label(start: datetime, window: Window) -> tuple[str, str]:
     """``(short label, full title)`` of the bar starting at ``start``, in local time."""
+    return _bucket_label(start, window, timezone.get_current_timezone())
+
+
+@lru_cache(maxsize=4096)
+def _bucket_label(start: datetime, window: Window, _zone) -> tuple[str, str]:
+    """``bucket_label`` in the current time zone ``_zone``: a page's charts label the same buckets."""
     local_start, local_end = timezone.localtime(start), timezone.localtime(start + window.bucket)
     label = local_start.strftime(LABEL_FORMATS.get(window.source, "%H:%M"))
     if window.bucket.days >= 1:
@@ -33,10 +41,11 @@ def bucket_label(start: datetime, window: Window) -> tuple[str, str]:
 def throughput(series: list[SeriesPoint], window: Window, title: str, **filters: str) -> charts.BarChart:
     """Tasks finished per bucket, stacked by state; each segment links to its tasks."""
     bars = []
+    base = reverse("dashboard:tasks")
     for point in series:
         label, full = bucket_label(point.start, window)
         end = point.start + window.bucket
-        links = {state: task_list_url(point.start, end, status=state, **filters) for state in point.counts}
+        links = task_list_urls(point.start, end, point.counts, base, **filters)
         bars.append(charts.Bar(label=label, title=full, values=dict(point.counts), links=links))
     order = ordered_states([point.counts for point in series])
     return charts.stacked_bars(bars, title=title, y_label="tasks finished", order=order)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import formatting, report_charts
 from .querystrings import task_list_url
+from .templatetags.dashboard_charts import chart
 
 
 class FigureColumn(tables.Column):
@@ -48,14 +49,20 @@ class WhenColumn(tables.Column):
         return formatting.datetime_cell(value)
 
 
-class TrendColumn(tables.TemplateColumn):
-    """The key's tasks finished per step of the window, as a sparkline."""
+class TrendColumn(tables.Column):
+    """The key's tasks finished per step of the window, as a sparkline.
+
+    Rendered by the ``{% chart %}`` tag's function itself: a template column
+    would compile its template again for every cell.
+    """
+
+    empty_values = ()
 
     def __init__(self, **kwargs):
-        super().__init__(
-            template_code="{% load dashboard_charts %}{% chart value %}",
-            verbose_name=_("Trend"), orderable=False, **kwargs,
-        )
+        super().__init__(verbose_name=_("Trend"), orderable=False, **kwargs)
+
+    def render(self, value):
+        return chart(value)
 
 
 class ReportTable(tables.Table):

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Q, Sum
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
 
 from . import histogram
 from .buckets import DAY, Span, Window, chart_buckets, coarsest_within, floor_to, tiles
@@ -47,23 +47,60 @@ def tiled(span: Span, coarsest: str = DAY) -> Q:
     return condition
 
 
-def figures_by_key(span: Span, dimension: str, keys: Iterable[str] | None = None) -> dict[str, Figures]:
-    """``{key: Figures}`` for every key of ``dimension`` with tasks finished in ``span`` (or only ``keys``)."""
+DURATIONS = ("runtime", "wait")
+
+
+def figures_by_key(
+    span: Span, dimension: str, keys: Iterable[str] | None = None, durations: Iterable[str] = DURATIONS
+) -> dict[str, Figures]:
+    """``{key: Figures}`` for every key of ``dimension`` with tasks finished in ``span`` (or only ``keys``).
+
+    Only the histograms named in ``durations`` are read (the others are left empty).
+    """
     rows = Bucket.objects.filter(tiled(span), dimension=dimension)
     if keys is not None:
         rows = rows.filter(key__in=list(keys))
-    counts, runtimes, waits = defaultdict(Counter), defaultdict(list), defaultdict(list)
-    for key, status, count, runtime, wait in rows.values_list("key", "status", "count", "runtime", "wait"):
+    durations = [field for field in DURATIONS if field in durations]
+    counts, texts = defaultdict(Counter), {field: defaultdict(list) for field in durations}
+    for key, status, count, *histograms in rows.values_list("key", "status", "count", *durations):
         counts[key][status] += count
-        runtimes[key].append(runtime)
-        waits[key].append(wait)
+        for field, text in zip(durations, histograms, strict=True):
+            if text:
+                texts[field][key].append(text)
     return {
-        key: Figures(counts[key], histogram.merge(runtimes[key]), histogram.merge(waits[key])) for key in counts
+        key: Figures(
+            counts[key],
+            *(histogram.merge(texts[field].get(key, ())) if field in texts else Counter() for field in DURATIONS),
+        )
+        for key in counts
     }
 
 
 def figures(span: Span, dimension: str = Dimension.ALL, key: str = "") -> Figures:
     return figures_by_key(span, dimension, [key]).get(key, EMPTY)
+
+
+def figures_of_spans(spans: list[Span], dimension: str = Dimension.ALL, key: str = "") -> list[Figures]:
+    """``figures`` of each of ``spans`` (not overlapping) in one query."""
+    condition = Q(pk__in=[])
+    for span in spans:
+        condition |= tiled(span)
+    rows = Bucket.objects.filter(condition, dimension=dimension, key=key).values_list(
+        "start", "status", "count", "runtime", "wait"
+    )
+    counts = [Counter() for _ in spans]
+    runtimes, waits = [[] for _ in spans], [[] for _ in spans]
+    for start, status, count, runtime, wait in rows:
+        for i, span in enumerate(spans):
+            if span.start <= start < span.end:
+                counts[i][status] += count
+                runtimes[i].append(runtime)
+                waits[i].append(wait)
+                break
+    return [
+        Figures(counts[i], histogram.merge(runtimes[i]), histogram.merge(waits[i])) if counts[i] else EMPTY
+        for i in range(len(spans))
+    ]
 
 
 def counts(span: Span, dimension: str = Dimension.ALL, key: str = "") -> Counter:
@@ -87,14 +124,23 @@ def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str 
     rows = Bucket.objects.filter(
         granularity=window.source, dimension=dimension, key=key, start__gte=span.start, start__lt=span.end
     ).values_list(*fields)
+    texts = defaultdict(lambda: ([], []))
+    step = window.bucket
+    found = {}  # each stored start's bar, found once (a start has a row per state)
     for row in rows:
-        bar = bars.get(floor_to(row[0], window.bucket))
+        bar = found.get(row[0], False)
+        if bar is False:
+            bar = found[row[0]] = bars.get(floor_to(row[0], step))
         if bar is None:
             continue
         bar.counts[row[1]] += row[2]
         if durations:
-            bar.runtime.update(histogram.decode(row[3]))
-            bar.wait.update(histogram.decode(row[4]))
+            runtimes, waits = texts[bar.start]
+            runtimes.append(row[3])
+            waits.append(row[4])
+    for start, (runtimes, waits) in texts.items():
+        bars[start].runtime.update(histogram.merge(runtimes))
+        bars[start].wait.update(histogram.merge(waits))
     return list(bars.values())
 
 
@@ -113,16 +159,23 @@ def trends(span: Span, dimension: str, step: timedelta, keys: Iterable[str] | No
 
     Only rows no coarser than ``step`` are read, so each falls inside one
     step; the first and last steps may be partial, the counts stay exact.
+    The database sums them per step too (a ``CASE`` on the steps' bounds):
+    a few rows per key come back, not one per stored bucket.
     """
     starts = [floor_to(span.start, step) + i * step for i in range(_steps(span, step))]
-    index = {start: i for i, start in enumerate(starts)}
     rows = Bucket.objects.filter(tiled(span, coarsest_within(step)), dimension=dimension)
     if keys is not None:
         rows = rows.filter(key__in=list(keys))
-    rows = rows.values("key", "start").annotate(n=Sum("count")).values_list("key", "start", "n")
+    position = Case(
+        *(When(start__lt=start + step, then=Value(i)) for i, start in enumerate(starts[:-1])),
+        default=Value(len(starts) - 1), output_field=IntegerField(),
+    )
+    rows = rows.annotate(step=position).values("key", "step").annotate(n=Sum("count")).values_list(
+        "key", "step", "n"
+    )
     result: dict[str, list[int]] = {}
-    for key, start, n in rows:
-        result.setdefault(key, [0] * len(starts))[index[floor_to(start, step)]] += n
+    for key, i, n in rows:
+        result.setdefault(key, [0] * len(starts))[i] += n
     return result
 
 

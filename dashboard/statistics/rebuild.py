@@ -314,11 +314,17 @@ class _Builder:
             cursor.execute(f"DROP {'TEMPORARY ' if self.vendor == 'mysql' else ''}TABLE IF EXISTS {table}")
 
     def binned_rows_sql(self, source):
-        """``source`` (a subquery with durations ``ru`` and ``wu`` in microseconds) with their bins ``rb``, ``wb``."""
+        """``source`` (a subquery with durations ``ru`` and ``wu`` in microseconds) with their bins ``rb``, ``wb``.
+
+        On PostgreSQL each subquery is fenced (``OFFSET 0``): the planner
+        would otherwise inline the durations and approximate bins into every
+        place they are used (a dozen per row), computing them again each time.
+        """
+        fence = " OFFSET 0" if self.vendor == "postgresql" else ""
         return (
             f"SELECT x.*, {_exact_bin_sql('x.ru', 'x.ra', 'br')} AS rb, {_exact_bin_sql('x.wu', 'x.wa', 'bw')} AS wb"
             f" FROM (SELECT s.*, {_approximate_bin_sql(self.vendor, 's.ru', self.edges)} AS ra,"
-            f" {_approximate_bin_sql(self.vendor, 's.wu', self.edges)} AS wa FROM ({source}) s) x"
+            f" {_approximate_bin_sql(self.vendor, 's.wu', self.edges)} AS wa FROM ({source}{fence}) s{fence}) x"
             f" LEFT JOIN {BINS_TABLE} br ON br.b = x.ra LEFT JOIN {BINS_TABLE} bw ON bw.b = x.wa"
         )
 
@@ -363,6 +369,10 @@ class _Builder:
                 table = self.quote(TaskResult._meta.db_table)
                 cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {self._ready_sql()}", self._ready_params(day, end))
             rows = cursor.fetchone()[0]
+            if (self.vendor == "postgresql" and self.sql_encoding and HOUR in wanted and DAY in wanted
+                    and self.kept_from[HOUR] <= day):
+                self._write_hours_and_day(cursor, day, end)
+                wanted = [granularity for granularity in wanted if granularity not in (HOUR, DAY)]
             for granularity in wanted:
                 self._write_buckets(cursor, granularity, day, end)
         return rows
@@ -433,6 +443,11 @@ class _Builder:
         if not self.sql_encoding:
             self._write_buckets_python(cursor, granularity, groups, params)
             return
+        cursor.execute(self._insert_buckets_sql(groups), [granularity, *params])
+
+    def _insert_buckets_sql(self, groups):
+        """``INSERT ... SELECT`` of the buckets of ``groups`` (``s, dim, k, status, kind, b, n``); the granularity
+        is its first parameter, then the groups' own."""
         q, vendor = self.quote, self.vendor
 
         def histogram_sql(kind):
@@ -441,12 +456,28 @@ class _Builder:
 
         columns = ", ".join(q(c) for c in ("granularity", "start", "dimension", "key", "status", "count", "runtime",
                                           "wait"))
-        cursor.execute(
+        return (
             f"INSERT INTO {q(Bucket._meta.db_table)} ({columns})"
             f" SELECT %s, s, dim, k, status, SUM(CASE WHEN kind = 'r' THEN n ELSE 0 END),"
             f" {histogram_sql('r')}, {histogram_sql('w')}"
-            f" FROM ({groups}) c GROUP BY s, dim, k, status",
-            [granularity, *params],
+            f" FROM ({groups}) c GROUP BY s, dim, k, status"
+        )
+
+    def _write_hours_and_day(self, cursor, day, end):
+        """PostgreSQL: the day's hour buckets, and its day bucket summed from the hours' groups, in one statement.
+
+        The day's groups are the sums of its hours' (same dimension, key,
+        state, histogram and bin): far fewer rows to group than the day's
+        results, read once more.
+        """
+        groups, params = self._grouping_sets_sql(HOUR, day, end)
+        hours = "SELECT s, dim, k, status, kind, b, n FROM hour_groups"
+        days = ("SELECT CAST(%s AS timestamp with time zone) AS s, dim, k, status, kind, b, SUM(n) AS n"
+                " FROM hour_groups GROUP BY dim, k, status, kind, b")
+        cursor.execute(
+            f"WITH hour_groups AS MATERIALIZED ({groups}), hours AS ({self._insert_buckets_sql(hours)})"
+            f" {self._insert_buckets_sql(days)}",
+            [*params, HOUR, DAY, day],
         )
 
     def _write_buckets_python(self, cursor, granularity, groups, params):
@@ -470,21 +501,29 @@ class _Builder:
         )
 
     def remember(self, keep_from: datetime):
-        """The ``CountedTask`` log of the rows the next passes may see stored again."""
+        """The ``CountedTask`` log of the rows the next passes may see stored again.
+
+        The durations are taken in a subquery (fenced on PostgreSQL, as in
+        ``binned_rows_sql``), so each is computed once, not once per use.
+        """
         q, ops = self.quote, self.connection.ops
         done, started, created = q("date_done"), q("date_started"), q("date_created")
-        runtime = _milliseconds_sql(self.vendor, _microseconds_sql(self.vendor, done, started))
-        wait = _milliseconds_sql(self.vendor, _microseconds_sql(self.vendor, started, created))
+        fence = " OFFSET 0" if self.vendor == "postgresql" else ""
         columns = ", ".join(q(c) for c in ("row_id", "date_done", "status", "task_name", "worker",
                                           "periodic_task_name", "runtime_ms", "wait_ms"))
         with self.connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {q(CountedTask._meta.db_table)} ({columns})"
-                f" SELECT {q('id')}, {done}, {q('status')}, COALESCE({q('task_name')}, ''),"
-                f" COALESCE({q('worker')}, ''), COALESCE({q('periodic_task_name')}, ''), {runtime}, {wait}"
+                f" SELECT r.id, r.done, r.status, r.t, r.w, r.p, {_milliseconds_sql(self.vendor, 'r.ru')},"
+                f" {_milliseconds_sql(self.vendor, 'r.wu')}"
+                f" FROM (SELECT {q('id')} AS id, {done} AS done, {q('status')} AS status,"
+                f" COALESCE({q('task_name')}, '') AS t, COALESCE({q('worker')}, '') AS w,"
+                f" COALESCE({q('periodic_task_name')}, '') AS p,"
+                f" {_microseconds_sql(self.vendor, done, started)} AS ru,"
+                f" {_microseconds_sql(self.vendor, started, created)} AS wu"
                 f" FROM {q(TaskResult._meta.db_table)}"
                 f" WHERE {q('status')} IN ({', '.join(['%s'] * len(rollup.READY_STATES))})"
-                f" AND {done} >= %s AND {done} <= %s",
+                f" AND {done} >= %s AND {done} <= %s{fence}) r",
                 [*rollup.READY_STATES, ops.adapt_datetimefield_value(keep_from),
                  ops.adapt_datetimefield_value(self.cutoff)],
             )

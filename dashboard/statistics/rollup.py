@@ -39,7 +39,7 @@ from results.utils import batched
 
 from ..conf import dashboard_setting
 from . import activity, histogram
-from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, bucket_start
+from .buckets import DAY, HOUR, MINUTE, bucket_start
 from .models import Bucket, CountedTask, Dimension, RollupState
 from .upserts import insert
 
@@ -66,8 +66,8 @@ class Counted(NamedTuple):
     runtime_ms: float | None
     wait_ms: float | None
 
-    def bucket_keys(self):
-        """``(granularity, start, dimension, key, status)`` of every bucket this row counts in."""
+    def dimensions(self) -> list[tuple[str, str]]:
+        """``(dimension, key)`` of every figure this row counts in: all tasks, its task name, worker, periodic task."""
         dimensions = [(Dimension.ALL, "")]
         if self.task_name:
             dimensions.append((Dimension.TASK_NAME, self.task_name))
@@ -75,10 +75,7 @@ class Counted(NamedTuple):
             dimensions.append((Dimension.WORKER, self.worker))
         if self.periodic_task_name:
             dimensions.append((Dimension.PERIODIC, self.periodic_task_name))
-        for granularity in GRANULARITIES:
-            start = bucket_start(self.date_done, granularity)
-            for dimension, key in dimensions:
-                yield granularity, start, dimension, key, self.status
+        return dimensions
 
 
 def milliseconds(later, earlier):
@@ -108,27 +105,55 @@ def counted_from_log(entry: CountedTask) -> Counted:
 
 
 class Deltas:
-    """Changes to buckets: counts and histogram counts to add (or take back)."""
+    """Changes to buckets: counts and histogram counts to add (or take back).
+
+    A row is added once, to its minute (for each of its dimensions); the
+    hours and days are summed from the minutes when the changes are
+    written (``changes``): a pass's rows fall in a few minutes.
+    """
 
     def __init__(self):
-        self.changes = defaultdict(lambda: [0, Counter(), Counter()])
+        self.minutes = defaultdict(lambda: [0, Counter(), Counter()])
 
     def add(self, counted: Counted, sign: int = 1):
         runtime_bin = None if counted.runtime_ms is None else histogram.bin_of(counted.runtime_ms)
         wait_bin = None if counted.wait_ms is None else histogram.bin_of(counted.wait_ms)
-        for key in counted.bucket_keys():
-            change = self.changes[key]
+        minute, status = bucket_start(counted.date_done, MINUTE), counted.status
+        for dimension, key in counted.dimensions():
+            change = self.minutes[(minute, dimension, key, status)]
             change[0] += sign
             if runtime_bin is not None:
                 change[1][runtime_bin] += sign
             if wait_bin is not None:
                 change[2][wait_bin] += sign
 
+    @property
+    def changes(self) -> dict:
+        """``{(granularity, start, dimension, key, status): [count, runtime, wait]}`` of every bucket changed."""
+        result = {}
+        coarser = {}
+        for (minute, dimension, key, status), (count, runtime, wait) in self.minutes.items():
+            starts = coarser.get(minute)
+            if starts is None:
+                starts = coarser[minute] = ((MINUTE, minute), (HOUR, bucket_start(minute, HOUR)),
+                                            (DAY, bucket_start(minute, DAY)))
+            for granularity, start in starts:
+                bucket = (granularity, start, dimension, key, status)
+                change = result.get(bucket)
+                if change is None:
+                    result[bucket] = [count, Counter(runtime), Counter(wait)]
+                else:
+                    change[0] += count
+                    change[1].update(runtime)
+                    change[2].update(wait)
+        return result
+
     def apply(self, using):
         """Write the changes: existing buckets updated, new ones created, emptied ones deleted."""
-        existing = self._existing(using)
+        changes = self.changes
+        existing = self._existing(using, changes)
         written, emptied = [], []
-        for key, (count, runtime, wait) in self.changes.items():
+        for key, (count, runtime, wait) in changes.items():
             pk, old_count, old_runtime, old_wait = existing.get(key, (None, 0, "", ""))
             if pk is None and count <= 0:
                 continue  # taking back from a bucket already pruned
@@ -146,10 +171,10 @@ class Deltas:
         for chunk in batched(emptied):
             Bucket.objects.using(using).filter(pk__in=chunk).delete()
 
-    def _existing(self, using):
+    def _existing(self, using, changes):
         """``{bucket key: (id, count, runtime, wait)}`` of the buckets changed: only the starts and keys touched."""
         starts, keys = defaultdict(set), defaultdict(set)
-        for granularity, start, dimension, key, _status in self.changes:
+        for granularity, start, dimension, key, _status in changes:
             starts[granularity].add(start)
             keys[dimension].add(key)
         touched = Q()
@@ -173,7 +198,7 @@ def _add_histogram(text, change):
         return text
     counts = histogram.decode(text)
     counts.update(change)
-    return histogram.encode(+counts)
+    return " ".join([f"{b}:{n}" for b, n in sorted(counts.items()) if n > 0])  # histogram.encode(+counts)
 
 
 def database():
@@ -247,7 +272,7 @@ def _count(rows, now, using):
         else:
             counted += 1
             if current.date_done >= keep_from:
-                new_entries.append(_remember(row[0], current))
+                new_entries.append(LogRow(row[0], *current))
         deltas.add(current)
         changed_rows.append((row[0], current))
     deltas.apply(using)
@@ -255,6 +280,19 @@ def _count(rows, now, using):
     insert(CountedTask, new_entries, using)
     insert(CountedTask, changed_entries, using, ["row_id"], list(Counted._fields))
     return counted, recounted
+
+
+class LogRow(NamedTuple):
+    """A new ``CountedTask`` row, as ``upserts.insert`` reads it (by attribute): no model instance to build."""
+
+    row_id: int
+    date_done: datetime
+    status: str
+    task_name: str
+    worker: str
+    periodic_task_name: str
+    runtime_ms: float | None
+    wait_ms: float | None
 
 
 def _remember(row_id, counted: Counted, entry: CountedTask | None = None) -> CountedTask:

@@ -33,6 +33,9 @@ def insert(model, objects, using, unique_fields=None, update_fields=None) -> Non
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     adapters = [(field.attname, _adapter(field, connection)) for field in fields]
+    if connection.vendor == "postgresql":
+        _insert_arrays(connection, opts.db_table, fields, adapters, objects, suffix)
+        return
     batch = max(1, min(1000, connection.ops.bulk_batch_size(fields, objects)))
     with connection.cursor() as cursor:
         for start in range(0, len(objects), batch):
@@ -45,6 +48,27 @@ def insert(model, objects, using, unique_fields=None, update_fields=None) -> Non
                 f"{suffix}",
                 params,
             )
+
+
+#: Rows per statement on PostgreSQL (one array per column, whatever the rows).
+ARRAY_BATCH = 10_000
+
+
+def _insert_arrays(connection, table, fields, adapters, objects, suffix):
+    """PostgreSQL: ``INSERT ... SELECT * FROM unnest(%s::type[], ...)``, one array per column.
+
+    A multi-row ``VALUES`` of a thousand rows has thousands of placeholders,
+    which the driver parses on every statement (too long for its cache):
+    here the statement has one per column.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    sql = f"INSERT INTO {quote(table)} ({columns}) SELECT * FROM unnest({arrays}){suffix}"
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), ARRAY_BATCH):
+            chunk = objects[start : start + ARRAY_BATCH]
+            cursor.execute(sql, [[adapt(getattr(obj, attname)) for obj in chunk] for attname, adapt in adapters])
 
 
 def _adapter(field, connection):
