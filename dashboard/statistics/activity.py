@@ -24,22 +24,13 @@ from .upserts import insert
 #: Gaps between runs remembered per periodic task: enough for a stable
 #: median, few enough to follow a changed schedule within a day or so.
 GAPS_KEPT = 20
-TRACKED = (Dimension.TASK_NAME, Dimension.WORKER, Dimension.PERIODIC)
 FOLLOWED = ["last_done", "last_row_id", "last_status", "last_failure", "gaps"]
 COLUMNS = {Dimension.TASK_NAME: "task_name", Dimension.WORKER: "worker", Dimension.PERIODIC: "periodic_task_name"}
 
 
 def keys_of(counted) -> list[tuple[str, str]]:
-    """``(dimension, key)`` of every activity a counted row updates."""
-    keys = []
-    for dimension, key in (
-        (Dimension.TASK_NAME, counted.task_name),
-        (Dimension.WORKER, counted.worker),
-        (Dimension.PERIODIC, counted.periodic_task_name),
-    ):
-        if key:
-            keys.append((dimension, key))
-    return keys
+    """``(dimension, key)`` of every activity a counted row updates: its figures' keys but "all tasks"."""
+    return [place for place in counted.dimensions() if place[0] != Dimension.ALL]
 
 
 def record(rows: list, using: str) -> None:

@@ -282,17 +282,8 @@ def _count(rows, now, using):
     return counted, recounted
 
 
-class LogRow(NamedTuple):
-    """A new ``CountedTask`` row, as ``upserts.insert`` reads it (by attribute): no model instance to build."""
-
-    row_id: int
-    date_done: datetime
-    status: str
-    task_name: str
-    worker: str
-    periodic_task_name: str
-    runtime_ms: float | None
-    wait_ms: float | None
+#: A new ``CountedTask`` row, as ``upserts.insert`` reads it (by attribute): no model instance to build.
+LogRow = NamedTuple("LogRow", [("row_id", int), *Counted.__annotations__.items()])
 
 
 def _remember(row_id, counted: Counted, entry: CountedTask | None = None) -> CountedTask:
