@@ -8,8 +8,16 @@ the merged counts. Reported as the geometric middle of its bin, a
 percentile is within ``sqrt(RATIO) - 1`` (4.9 %) of the true value (and
 within ``SMALLEST`` ms for durations below it).
 
-A histogram is stored as text, ``"bin:count bin:count"`` with only the bins
-that hold something: a task name's runtimes in one minute fill a handful.
+A histogram is stored as text, packed: ``"lo;"`` then, from its highest
+non-empty bin down to its lowest (``lo``), each bin's count as ten hex
+digits. Read as one hexadecimal number shifted by ``lo`` lanes of
+``LANE_BITS`` bits, it is an integer holding every bin in a lane of its
+own, so merging histograms is adding integers: a page merges thousands of
+them, and one ``int(text, 16)`` and one addition each is about ten times
+faster than reading their bins one by one. A lane holds up to 2**40 - 1
+(about 10**12) tasks: merged figures stay exact below that many tasks.
+The database builds the same text (``rebuild``) with an ordered string
+aggregate.
 """
 import math
 from collections import Counter
@@ -36,29 +44,45 @@ def bin_value(bin_number: int) -> float:
     return SMALLEST * RATIO ** (bin_number - 1) * math.sqrt(RATIO)
 
 
+LANE_BITS = 40
+LANE_DIGITS = LANE_BITS // 4
+_LANE_MASK = (1 << LANE_BITS) - 1
+
+
 def encode(counts: Counter) -> str:
-    return " ".join(f"{b}:{n}" for b, n in sorted(counts.items()) if n)
+    """The stored text of ``counts`` (bins with a positive count only); ``""`` when there are none."""
+    present = [b for b, n in counts.items() if n > 0]
+    if not present:
+        return ""
+    low, high = min(present), max(present)
+    return f"{low};" + "".join(f"{max(counts.get(b, 0), 0):0{LANE_DIGITS}x}" for b in range(high, low - 1, -1))
 
 
 def decode(text: str | None) -> Counter:
     return merge([text])
 
 
-def merge(texts: Iterable[str | None]) -> Counter:
-    """The sum of stored histograms.
+def packed(text: str) -> int:
+    """A stored histogram as one integer, a lane of ``LANE_BITS`` bits per bin."""
+    low, _, lanes = text.partition(";")
+    return int(lanes, 16) << (LANE_BITS * int(low))
 
-    The texts are joined and split once, and the counts summed under the
-    bins' text (turned into numbers once, at the end): a page merges
-    thousands of them.
-    """
-    total = {}
-    get = total.get
-    for item in " ".join([text for text in texts if text]).split():
-        b, _, n = item.partition(":")
-        total[b] = get(b, 0) + int(n)
+
+def merge(texts: Iterable[str | None]) -> Counter:
+    """The sum of stored histograms: the sum of their packed integers, unpacked once."""
+    return unpack(sum(packed(text) for text in texts if text))
+
+
+def unpack(total: int) -> Counter:
+    """``{bin: count}`` of a packed integer."""
     result = Counter()
-    for b, n in total.items():
-        result[int(b)] += n  # "07" and "7" are one bin
+    b = 0
+    while total:
+        n = total & _LANE_MASK
+        if n:
+            result[b] = n
+        total >>= LANE_BITS
+        b += 1
     return result
 
 

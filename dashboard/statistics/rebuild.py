@@ -21,7 +21,7 @@ histogram bin, and the buckets written from the groups:
   temporary table in ``date_done`` order (one sequential scan of the
   results, however their rows lie on disk); each day's groupings are then
   one ``GROUPING SETS`` statement per granularity over that day's part of
-  the copy, the histograms encoded by an ordered string aggregate and the
+  the copy, the histograms packed by an ordered string aggregate and the
   buckets written by ``INSERT ... SELECT``;
 - elsewhere the day's rows are copied, binned, into a temporary table and
   grouped once per dimension and histogram; MySQL/MariaDB encode the
@@ -141,18 +141,26 @@ def _datetime_trunc_sql(connection, unit, column):
     return sql % tuple("'" + str(p).replace("'", "''").replace("%", "%%") + "'" for p in params)
 
 
-def _concat_sql(vendor, bin_column, count_column):
-    """``"bin:count"``."""
+def _concat_sql(vendor, *parts):
     if vendor == "postgresql":
-        return f"CAST({bin_column} AS text) || ':' || CAST({count_column} AS text)"
-    return f"CONCAT({bin_column}, ':', {count_column})"
+        return " || ".join(parts)
+    return f"CONCAT({', '.join(parts)})"
 
 
-def _ordered_join_sql(vendor, item, order):
-    """The non-NULL ``item``s in ``order``, space-separated: ``histogram.encode`` as an ordered string aggregate."""
+def _lane_sql(vendor, count_column):
+    """A bin's count as one lane of ``histogram.encode``: ten lower-case hex digits."""
+    digits = histogram.LANE_DIGITS
     if vendor == "postgresql":
-        return f"string_agg({item}, ' ' ORDER BY {order})"
-    return f"GROUP_CONCAT({item} ORDER BY {order} SEPARATOR ' ')"
+        return f"lpad(to_hex(CAST({count_column} AS bigint)), {digits}, '0')"
+    return f"LPAD(LOWER(HEX({count_column})), {digits}, '0')"
+
+
+def _packed_sql(vendor, low, item, order):
+    """``histogram.encode`` as an ordered string aggregate: ``low`` (the lowest bin), ``;``, then the
+    non-NULL ``item``s in ``order`` (each a bin's lane preceded by the empty lanes down to it)."""
+    if vendor == "postgresql":
+        return _concat_sql(vendor, f"CAST({low} AS text)", "';'", f"string_agg({item}, '' ORDER BY {order})")
+    return _concat_sql(vendor, low, "';'", f"GROUP_CONCAT({item} ORDER BY {order} SEPARATOR '')")
 
 
 # --- the build ---------------------------------------------------------------
@@ -451,16 +459,22 @@ class _Builder:
         q, vendor = self.quote, self.vendor
 
         def histogram_sql(kind):
-            item = f"CASE WHEN kind = '{kind}' AND b IS NOT NULL THEN {_concat_sql(vendor, 'b', 'n')} END"
-            return f"COALESCE({_ordered_join_sql(vendor, item, 'b')}, '')"
+            # From the highest bin down: each lane is preceded by the empty lanes between it and the bin above.
+            empty = f"REPEAT('0', {histogram.LANE_DIGITS} * (COALESCE(above, b + 1) - b - 1))"
+            lane = _concat_sql(vendor, empty, _lane_sql(vendor, "n"))
+            lane = f"CASE WHEN kind = '{kind}' AND b IS NOT NULL THEN {lane} END"
+            low = f"MIN(CASE WHEN kind = '{kind}' THEN b END)"
+            return f"COALESCE({_packed_sql(vendor, low, lane, 'b DESC')}, '')"
 
         columns = ", ".join(q(c) for c in ("granularity", "start", "dimension", "key", "status", "count", "runtime",
                                           "wait"))
+        # ``above``: the next higher bin of the same bucket and histogram (its NULL bin, no duration, apart).
+        above = "LAG(b) OVER (PARTITION BY s, dim, k, status, kind, b IS NULL ORDER BY b DESC)"
         return (
             f"INSERT INTO {q(Bucket._meta.db_table)} ({columns})"
             f" SELECT %s, s, dim, k, status, SUM(CASE WHEN kind = 'r' THEN n ELSE 0 END),"
             f" {histogram_sql('r')}, {histogram_sql('w')}"
-            f" FROM ({groups}) c GROUP BY s, dim, k, status"
+            f" FROM (SELECT g.*, {above} AS above FROM ({groups}) g) c GROUP BY s, dim, k, status"
         )
 
     def _write_hours_and_day(self, cursor, day, end):

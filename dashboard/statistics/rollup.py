@@ -198,7 +198,7 @@ def _add_histogram(text, change):
         return text
     counts = histogram.decode(text)
     counts.update(change)
-    return " ".join([f"{b}:{n}" for b, n in sorted(counts.items()) if n > 0])  # histogram.encode(+counts)
+    return histogram.encode(counts)  # a count taken back below zero (a bucket pruned meanwhile) is dropped
 
 
 def database():

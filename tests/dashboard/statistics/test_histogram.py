@@ -32,6 +32,17 @@ def test_encode_decode_round_trip_and_merge_adds():
     assert histogram.encode(Counter()) == "" and histogram.decode("") == Counter()
 
 
+def test_the_packed_text_holds_a_lane_per_bin_from_the_highest_down():
+    assert histogram.encode(Counter({3: 2, 5: 17, 4: 0, 9: -1})) == "3;" + "0000000011" + "0000000000" + "0000000002"
+    assert histogram.packed("3;000000001100000000000000000002") == (17 << (2 * 40 + 3 * 40)) + (2 << (3 * 40))
+
+
+def test_merging_is_exact_up_to_a_lanes_capacity():
+    full = Counter({0: 2**40 - 2, histogram.LAST_BIN: 2**40 - 2, 100: 7})
+    merged = histogram.merge([histogram.encode(full), histogram.encode(Counter({0: 1, histogram.LAST_BIN: 1}))])
+    assert merged == Counter({0: 2**40 - 1, histogram.LAST_BIN: 2**40 - 1, 100: 7})
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_percentiles_of_merged_histograms_are_within_the_stated_error(seed):
     rng = random.Random(seed)
