@@ -182,6 +182,7 @@ def rebuild(
         counted = rollup.catch_up(now=now, using=using, progress=progress)
         while rollup.prune(now=now, using=using):
             pass
+        _analyze(connection)
         return counted
     if sql_encoding is None:
         sql_encoding = connection.vendor in SQL_ENCODING_VENDORS
@@ -217,7 +218,25 @@ def rebuild(
         state.counted = total
         state.updated = now
         state.save(using=using)
+    _analyze(connection)  # after the transaction: MySQL's ANALYZE TABLE commits
     return total
+
+
+def _analyze(connection):
+    """Refresh the planner's statistics of the tables just filled.
+
+    Until then PostgreSQL has none for them (autovacuum gets there later)
+    and takes the bucket index without the key for one task name's rows,
+    reading every task name's.
+    """
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in (Bucket, CountedTask, Activity)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "mysql":
+            cursor.execute(f"ANALYZE TABLE {', '.join(tables)}")
+            cursor.fetchall()
+        else:
+            for table in tables:
+                cursor.execute(f"ANALYZE {table}")
 
 
 def kept_from(now: datetime) -> dict[str, datetime]:

@@ -175,3 +175,16 @@ def test_a_rebuild_of_nothing_forgets_everything_and_passes_go_on():
     assert rollup.catch_up(now=NOW + timedelta(minutes=2)) == TaskResult.objects.filter(
         status__in=rollup.READY_STATES
     ).count()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's own record of ANALYZE")
+def test_a_rebuild_leaves_the_planner_statistics_of_the_tables_it_filled():
+    store(random_rows(random.Random(7), 50, NOW))
+    rebuild.rebuild(now=NOW)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname = ANY(%s)",
+            [[Bucket._meta.db_table, CountedTask._meta.db_table, Activity._meta.db_table]],
+        )
+        analyzed = {row[0] for row in cursor.fetchall()}
+    assert analyzed == {Bucket._meta.db_table, CountedTask._meta.db_table, Activity._meta.db_table}
