@@ -13,6 +13,7 @@ from django.db.models import Case, IntegerField, Q, Sum, Value, When
 
 from . import histogram
 from .buckets import DAY, Span, Window, chart_buckets, coarsest_within, floor_to, tiles
+from .functions import EpochSeconds
 from .models import Bucket, Dimension
 
 
@@ -86,13 +87,14 @@ def figures_of_spans(spans: list[Span], dimension: str = Dimension.ALL, key: str
     for span in spans:
         condition |= tiled(span)
     rows = Bucket.objects.filter(condition, dimension=dimension, key=key).values_list(
-        "start", "status", "count", "runtime", "wait"
+        EpochSeconds("start"), "status", "count", "runtime", "wait"
     )
+    bounds = [(_epoch(span.start), _epoch(span.end)) for span in spans]
     counts = [Counter() for _ in spans]
     runtimes, waits = [[] for _ in spans], [[] for _ in spans]
-    for start, status, count, runtime, wait in rows:
-        for i, span in enumerate(spans):
-            if span.start <= start < span.end:
+    for second, status, count, runtime, wait in rows:
+        for i, (start, end) in enumerate(bounds):
+            if start <= second < end:
                 counts[i][status] += count
                 runtimes[i].append(runtime)
                 waits[i].append(wait)
@@ -119,29 +121,26 @@ class SeriesPoint(NamedTuple):
 def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str = "", durations: bool = False):
     """The chart's bars: per bucket of ``window``, the counts per state (and, with ``durations``, the histograms)."""
     starts = chart_buckets(window, span)
-    bars = {start: SeriesPoint(start, Counter(), Counter(), Counter()) for start in starts}
-    fields = ["start", "status", "count"] + (["runtime", "wait"] if durations else [])
+    bars = [SeriesPoint(start, Counter(), Counter(), Counter()) for start in starts]
+    fields = [EpochSeconds("start"), "status", "count"] + (["runtime", "wait"] if durations else [])
     rows = Bucket.objects.filter(
         granularity=window.source, dimension=dimension, key=key, start__gte=span.start, start__lt=span.end
     ).values_list(*fields)
-    texts = defaultdict(lambda: ([], []))
-    step = window.bucket
-    found = {}  # each stored start's bar, found once (a start has a row per state)
+    first, step = _epoch(span.start), int(window.bucket.total_seconds())
+    texts = [([], []) for _ in bars] if durations else None
     for row in rows:
-        bar = found.get(row[0], False)
-        if bar is False:
-            bar = found[row[0]] = bars.get(floor_to(row[0], step))
-        if bar is None:
+        i = (row[0] - first) // step
+        if not 0 <= i < len(bars):
             continue
-        bar.counts[row[1]] += row[2]
+        bars[i].counts[row[1]] += row[2]
         if durations:
-            runtimes, waits = texts[bar.start]
-            runtimes.append(row[3])
-            waits.append(row[4])
-    for start, (runtimes, waits) in texts.items():
-        bars[start].runtime.update(histogram.merge(runtimes))
-        bars[start].wait.update(histogram.merge(waits))
-    return list(bars.values())
+            texts[i][0].append(row[3])
+            texts[i][1].append(row[4])
+    if durations:
+        for bar, (runtimes, waits) in zip(bars, texts, strict=True):
+            bar.runtime.update(histogram.merge(runtimes))
+            bar.wait.update(histogram.merge(waits))
+    return bars
 
 
 def total(points: list[SeriesPoint]) -> Figures:
@@ -177,6 +176,10 @@ def trends(span: Span, dimension: str, step: timedelta, keys: Iterable[str] | No
     for key, i, n in rows:
         result.setdefault(key, [0] * len(starts))[i] += n
     return result
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
 def _steps(span: Span, step: timedelta) -> int:
