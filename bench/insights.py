@@ -64,7 +64,7 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each read path and page")
     parser.add_argument("--raw-runs", type=int, help="timed runs of the raw aggregates (--runs)")
     parser.add_argument("--reuse", action="store_true", help="keep the rows already there when their count is --rows")
-    parser.add_argument("--skip", default="", help="sections to skip, comma-separated numbers (2,3,4)")
+    parser.add_argument("--skip", default="", help="sections to skip, comma-separated numbers (2,3,4,5)")
     return parser.parse_args()
 
 
@@ -551,11 +551,12 @@ def main():
         print(f"\n4. read paths, {args.runs} runs each, beside the same figures from the raw table")
         time_read_paths(args.runs, moment, args.raw_runs)
 
-    print(f"\n5. pages, {args.runs} GETs each, beside the raw aggregates giving the same figures")
-    try:
-        time_pages(PAGES, args.runs, args.raw_runs)
-    except ImportError as error:  # a module the pages need is not there yet (in a branch under way)
-        print(f"  skipped: the URLs do not import ({error})")
+    if "5" not in skip:
+        print(f"\n5. pages, {args.runs} GETs each, beside the raw aggregates giving the same figures")
+        try:
+            time_pages(PAGES, args.runs, args.raw_runs)
+        except ImportError as error:  # a module the pages need is not there yet (in a branch under way)
+            print(f"  skipped: the URLs do not import ({error})")
 
 
 def build():

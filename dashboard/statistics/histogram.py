@@ -58,6 +58,26 @@ def encode(counts: Counter) -> str:
     return f"{low};" + "".join(f"{max(counts.get(b, 0), 0):0{LANE_DIGITS}x}" for b in range(high, low - 1, -1))
 
 
+def encode_packed(total: int) -> str:
+    """The stored text of a packed integer (``encode`` of its ``unpack``, without unpacking it)."""
+    if total <= 0:
+        return ""
+    digits = format(total, "x")
+    digits = "0" * (-len(digits) % LANE_DIGITS) + digits
+    kept = digits.rstrip("0")
+    empty_low_lanes = (len(digits) - len(kept)) // LANE_DIGITS  # whole empty lanes at the low end
+    return f"{empty_low_lanes};{digits[: len(digits) - empty_low_lanes * LANE_DIGITS]}"
+
+
+def add(text: str | None, change: Counter) -> str:
+    """A stored histogram with ``change`` added (a count taken below zero is dropped)."""
+    if all(n >= 0 for n in change.values()):  # the usual case, kept packed
+        return encode_packed((packed(text) if text else 0) + sum(n << (LANE_BITS * b) for b, n in change.items()))
+    counts = decode(text)
+    counts.update(change)
+    return encode(counts)
+
+
 def decode(text: str | None) -> Counter:
     return merge([text])
 

@@ -194,11 +194,7 @@ BUCKET_KEY = ["granularity", "dimension", "key", "start", "status"]
 
 
 def _add_histogram(text, change):
-    if not change:
-        return text
-    counts = histogram.decode(text)
-    counts.update(change)
-    return histogram.encode(counts)  # a count taken back below zero (a bucket pruned meanwhile) is dropped
+    return histogram.add(text, change) if change else text
 
 
 def database():

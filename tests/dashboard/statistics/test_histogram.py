@@ -54,3 +54,15 @@ def test_percentiles_of_merged_histograms_are_within_the_stated_error(seed):
         approximate = histogram.percentile(merged, fraction)
         assert abs(approximate - exact) / exact <= histogram.RELATIVE_ERROR + 1e-9, fraction
     assert histogram.percentile(Counter(), 0.5) is None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_adding_to_a_stored_histogram_equals_encoding_the_sum(seed):
+    rng = random.Random(seed)
+    stored = Counter({rng.randint(0, histogram.LAST_BIN): rng.randint(1, 10**6) for _ in range(rng.randint(0, 40))})
+    more = Counter({rng.randint(0, histogram.LAST_BIN): rng.randint(1, 9) for _ in range(rng.randint(1, 6))})
+    text = histogram.encode(stored)
+    assert histogram.add(text, more) == histogram.encode(stored + more)
+    assert histogram.encode_packed(histogram.packed(text) if text else 0) == text
+    taken_back = Counter({b: -stored[b] - 1 for b in list(stored)[:2]})  # more than was there: dropped
+    assert histogram.add(text, taken_back) == histogram.encode(stored + taken_back)
