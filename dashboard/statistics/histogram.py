@@ -51,11 +51,7 @@ _LANE_MASK = (1 << LANE_BITS) - 1
 
 def encode(counts: Counter) -> str:
     """The stored text of ``counts`` (bins with a positive count only); ``""`` when there are none."""
-    present = [b for b, n in counts.items() if n > 0]
-    if not present:
-        return ""
-    low, high = min(present), max(present)
-    return f"{low};" + "".join(f"{max(counts.get(b, 0), 0):0{LANE_DIGITS}x}" for b in range(high, low - 1, -1))
+    return encode_packed(_packed_counts(counts))
 
 
 def encode_packed(total: int) -> str:
@@ -71,8 +67,10 @@ def encode_packed(total: int) -> str:
 
 def add(text: str | None, change: Counter) -> str:
     """A stored histogram with ``change`` added (a count taken below zero is dropped)."""
+    if not change:
+        return text or ""
     if all(n >= 0 for n in change.values()):  # the usual case, kept packed
-        return encode_packed((packed(text) if text else 0) + sum(n << (LANE_BITS * b) for b, n in change.items()))
+        return encode_packed((packed(text) if text else 0) + _packed_counts(change))
     counts = decode(text)
     counts.update(change)
     return encode(counts)
@@ -80,6 +78,10 @@ def add(text: str | None, change: Counter) -> str:
 
 def decode(text: str | None) -> Counter:
     return merge([text])
+
+
+def _packed_counts(counts: Counter) -> int:
+    return sum(n << (LANE_BITS * b) for b, n in counts.items() if n > 0)
 
 
 def packed(text: str) -> int:

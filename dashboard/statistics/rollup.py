@@ -165,7 +165,7 @@ class Deltas:
             granularity, start, dimension, name, status = key
             written.append(Bucket(
                 granularity=granularity, start=start, dimension=dimension, key=name, status=status, count=new_count,
-                runtime=_add_histogram(old_runtime, runtime), wait=_add_histogram(old_wait, wait),
+                runtime=histogram.add(old_runtime, runtime), wait=histogram.add(old_wait, wait),
             ))
         insert(Bucket, written, using, BUCKET_KEY, ["count", "runtime", "wait"])
         for chunk in batched(emptied):
@@ -191,10 +191,6 @@ class Deltas:
 
 
 BUCKET_KEY = ["granularity", "dimension", "key", "start", "status"]
-
-
-def _add_histogram(text, change):
-    return histogram.add(text, change) if change else text
 
 
 def database():
