@@ -64,9 +64,10 @@ DEFAULTS = {
     "STATISTICS_PASS_ROWS": 20_000,
     "STATISTICS_STALE": 30,
     "STATISTICS_PAGE_PASS_ROWS": 5_000,
-    # How long figures are kept, per granularity (days): minutes serve the
-    # windows up to 24 hours, hours the 7-day window and the ends of longer
-    # ones, days everything (STATISTICS_RETENTION_DAYS).
+    # How long figures are kept, per granularity (days): minutes and quarter
+    # hours (STATISTICS_MINUTE_DAYS) serve the windows up to 24 hours, hours
+    # the 7-day window and the ends of longer ones, days everything
+    # (STATISTICS_RETENTION_DAYS).
     "STATISTICS_RETENTION_DAYS": 90,
     "STATISTICS_MINUTE_DAYS": 3,
     "STATISTICS_HOUR_DAYS": 62,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from results.conf import task_id_max_length
 
-from .buckets import DAY, HOUR, MINUTE
+from .buckets import DAY, HOUR, MINUTE, QUARTER
 
 
 class Dimension(models.TextChoices):
@@ -21,6 +21,7 @@ class Dimension(models.TextChoices):
 
 class Granularity(models.TextChoices):
     MINUTE_ = MINUTE, _("minute")
+    QUARTER_ = QUARTER, _("quarter hour")
     HOUR_ = HOUR, _("hour")
     DAY_ = DAY, _("day")
 

@@ -3,9 +3,9 @@
 ``rebuild()`` forgets every figure and produces exactly what the
 incremental passes (``rollup.catch_up``) followed by ``rollup.prune()``
 (until nothing is left to prune) would produce at the same ``now``: the
-same ``Bucket`` rows (minute, hour and day; all tasks, task name, worker,
+same ``Bucket`` rows (minute, quarter hour, hour and day; all tasks, task name, worker,
 periodic task; every ready state; runtime and wait histograms) but none
-past its retention (minutes older than ``STATISTICS_MINUTE_DAYS``, hours
+past its retention (minutes and quarter hours older than ``STATISTICS_MINUTE_DAYS``, hours
 older than ``STATISTICS_HOUR_DAYS``, days older than
 ``STATISTICS_RETENTION_DAYS``: they are never built), the same
 ``CountedTask`` log for rows within ``STATISTICS_RECOUNT_DAYS``, the
@@ -49,7 +49,7 @@ from results.models import TaskResult
 
 from ..conf import dashboard_setting
 from . import activity, histogram, rollup
-from .buckets import DAY, GRANULARITY_LENGTH, HOUR, MINUTE, bucket_start, ceil_to
+from .buckets import DAY, GRANULARITIES, GRANULARITY_LENGTH, HOUR, MINUTE, QUARTER, bucket_start, ceil_to
 from .models import Activity, Bucket, CountedTask, Dimension, RollupState
 
 FAST_VENDORS = ("postgresql", "sqlite", "mysql")
@@ -131,6 +131,14 @@ def _exact_bin_sql(microseconds, approximate, edges_alias):
         f" WHEN {microseconds} < {edges_alias}.lo THEN {approximate} - 1"
         f" WHEN {microseconds} >= {edges_alias}.hi THEN {approximate} + 1 ELSE {approximate} END"
     )
+
+
+def _quarter_sql(connection, column):
+    """``column`` rounded down to its quarter hour (UTC), elsewhere than PostgreSQL (which has ``date_bin``)."""
+    hour = _datetime_trunc_sql(connection, "hour", column)
+    if connection.vendor == "sqlite":
+        return f"datetime({hour}, '+' || (CAST(strftime('%%M', {column}) AS INTEGER) / 15 * 15) || ' minutes')"
+    return f"({hour} + INTERVAL (MINUTE({column}) DIV 15 * 15) MINUTE)"
 
 
 def _datetime_trunc_sql(connection, unit, column):
@@ -241,12 +249,7 @@ def _analyze(connection):
 
 def kept_from(now: datetime) -> dict[str, datetime]:
     """The earliest bucket start of each granularity ``rollup.prune()`` keeps at ``now``."""
-    days = {
-        MINUTE: dashboard_setting("STATISTICS_MINUTE_DAYS"),
-        HOUR: dashboard_setting("STATISTICS_HOUR_DAYS"),
-        DAY: dashboard_setting("STATISTICS_RETENTION_DAYS"),
-    }
-    return {granularity: now - timedelta(days=kept) for granularity, kept in days.items()}
+    return {granularity: now - timedelta(days=kept) for granularity, kept in rollup.retention_days().items()}
 
 
 def _forget(using, keep_state=False):
@@ -272,7 +275,7 @@ class _Builder:
         self.quote = connection.ops.quote_name
         self.edges = thresholds()
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        self.kept_from = {granularity: epoch for granularity in (MINUTE, HOUR, DAY)}
+        self.kept_from = {granularity: epoch for granularity in GRANULARITIES}
         # bucket starts are aligned: ``start >= cut`` is ``start >= cut`` rounded up to a whole bucket
         self.kept_from.update(
             {g: ceil_to(cut, GRANULARITY_LENGTH[g]) for g, cut in (kept_from or {}).items()}
@@ -303,7 +306,8 @@ class _Builder:
                 cursor.execute(f"ANALYZE {BINS_TABLE}")
                 return
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {ROWS_TABLE} (m {t['when']}, h {t['when']}, d {t['when']}, t {t['key']},"
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} (m {t['when']}, q {t['when']}, h {t['when']}, d {t['when']},"
+                f" t {t['key']},"
                 f" w {t['key']}, p {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
             )
             cursor.execute(
@@ -382,9 +386,8 @@ class _Builder:
         end = day + timedelta(days=1)
         wanted = [
             granularity
-            for granularity, kept in ((MINUTE, end > self.kept_from[MINUTE]), (HOUR, end > self.kept_from[HOUR]),
-                                      (DAY, day >= self.kept_from[DAY]))
-            if kept
+            for granularity in GRANULARITIES
+            if (day >= self.kept_from[DAY] if granularity == DAY else end > self.kept_from[granularity])
         ]
         with self.connection.cursor() as cursor:
             if self.vendor == "postgresql":
@@ -407,9 +410,10 @@ class _Builder:
     def _copy_rows(self, cursor, since, until):
         """The day's rows, binned once, for the groupings (elsewhere than PostgreSQL)."""
         truncated = [_datetime_trunc_sql(self.connection, unit, "r.done") for unit in ("minute", "hour", "day")]
+        truncated.insert(1, _quarter_sql(self.connection, "r.done"))
         cursor.execute(f"DELETE FROM {ROWS_TABLE}")
         cursor.execute(
-            f"INSERT INTO {ROWS_TABLE} (m, h, d, t, w, p, status, rb, wb)"
+            f"INSERT INTO {ROWS_TABLE} (m, q, h, d, t, w, p, status, rb, wb)"
             f" SELECT {', '.join(truncated)}, r.t, r.w, r.p, r.status, r.rb, r.wb"
             f" FROM ({self.binned_rows_sql(self._source_sql())}) r",
             self._ready_params(since, until),
@@ -424,7 +428,7 @@ class _Builder:
         """SQL and parameters of the kept buckets' groups ``s, dim, k, status, kind, b, n`` of ``day``."""
         if self.vendor == "postgresql":
             return self._grouping_sets_sql(granularity, max(day, self.kept_from[granularity]), end)
-        column = {MINUTE: "m", HOUR: "h", DAY: "d"}[granularity]
+        column = granularity  # the rows table has a column per granularity, named as it
         cursor.execute(f"DELETE FROM {GROUPS_TABLE}")
         for dimension, key in self.DIMENSIONS:
             for kind, bin_column in self.KINDS:
@@ -443,7 +447,7 @@ class _Builder:
 
     def _grouping_sets_sql(self, granularity, since, until):
         """PostgreSQL: every dimension's and histogram's grouping in one read of the rows, ``GROUPING SETS``."""
-        step = {MINUTE: "1 minute", HOUR: "1 hour", DAY: "1 day"}[granularity]
+        step = {MINUTE: "1 minute", QUARTER: "15 minutes", HOUR: "1 hour", DAY: "1 day"}[granularity]
         sets = ", ".join(
             f"(s, {key + ', ' if key else ''}status, {bin_column})"
             for _dimension, key in self.DIMENSIONS for _kind, bin_column in self.KINDS

@@ -39,7 +39,7 @@ from results.utils import batched
 
 from ..conf import dashboard_setting
 from . import activity, histogram
-from .buckets import DAY, HOUR, MINUTE, bucket_start
+from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, QUARTER, bucket_start
 from .models import Bucket, CountedTask, Dimension, RollupState
 from .upserts import insert
 
@@ -108,8 +108,8 @@ class Deltas:
     """Changes to buckets: counts and histogram counts to add (or take back).
 
     A row is added once, to its minute (for each of its dimensions); the
-    hours and days are summed from the minutes when the changes are
-    written (``changes``): a pass's rows fall in a few minutes.
+    quarter hours, hours and days are summed from the minutes when the
+    changes are written (``changes``): a pass's rows fall in a few minutes.
     """
 
     def __init__(self):
@@ -135,8 +135,7 @@ class Deltas:
         for (minute, dimension, key, status), (count, runtime, wait) in self.minutes.items():
             starts = coarser.get(minute)
             if starts is None:
-                starts = coarser[minute] = ((MINUTE, minute), (HOUR, bucket_start(minute, HOUR)),
-                                            (DAY, bucket_start(minute, DAY)))
+                starts = coarser[minute] = tuple((g, bucket_start(minute, g)) for g in GRANULARITIES)
             for granularity, start in starts:
                 bucket = (granularity, start, dimension, key, status)
                 change = result.get(bucket)
@@ -285,6 +284,17 @@ def _remember(row_id, counted: Counted, entry: CountedTask | None = None) -> Cou
     return entry
 
 
+def retention_days() -> dict[str, int]:
+    """How many days the figures of each granularity are kept (quarter hours as long as minutes)."""
+    minutes = dashboard_setting("STATISTICS_MINUTE_DAYS")
+    return {
+        MINUTE: minutes,
+        QUARTER: minutes,
+        HOUR: dashboard_setting("STATISTICS_HOUR_DAYS"),
+        DAY: dashboard_setting("STATISTICS_RETENTION_DAYS"),
+    }
+
+
 def prune(now: datetime | None = None, using: str | None = None) -> int:
     """Delete figures older than their retention, and the memory of rows too old to be recounted.
 
@@ -293,13 +303,8 @@ def prune(now: datetime | None = None, using: str | None = None) -> int:
     using = using or database()
     now = now or timezone.now()
     batch = dashboard_setting("STATISTICS_PRUNE_BATCH")
-    days = {
-        MINUTE: dashboard_setting("STATISTICS_MINUTE_DAYS"),
-        HOUR: dashboard_setting("STATISTICS_HOUR_DAYS"),
-        DAY: dashboard_setting("STATISTICS_RETENTION_DAYS"),
-    }
     deleted = 0
-    for granularity, kept in days.items():
+    for granularity, kept in retention_days().items():
         old = Bucket.objects.using(using).filter(granularity=granularity, start__lt=now - timedelta(days=kept))
         deleted += _delete_batch(old, batch, using, Bucket)
     old_entries = CountedTask.objects.using(using).filter(
