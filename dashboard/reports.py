@@ -30,12 +30,15 @@ TOP_NAMES = 5
 SLOWEST_MIN_RUNS = 5
 #: Runs of a task name read for "its workers".
 WORKER_SAMPLE = 500
-#: The sparklines' step per window (a multiple of the stored granularity each reads).
+#: The sparklines' step per window. They are summed from the rows the
+#: window's figures are read from, which are then no coarser than the step:
+#: the 7-day window's are days (its figures stay a few rows per day; half
+#: days would read each of its 168 hours).
 TREND_STEPS = {
     "1h": timedelta(minutes=5),
     "6h": timedelta(minutes=30),
     "24h": timedelta(hours=1),
-    "7d": timedelta(hours=12),
+    "7d": timedelta(days=1),
     "30d": timedelta(days=1),
 }
 
@@ -132,9 +135,8 @@ class KeyFigures(NamedTuple):
 
 def key_figures(period: Period, dimension: str) -> list[KeyFigures]:
     """Every key of ``dimension`` with tasks finished in the window, most runs first."""
-    by_key = queries.figures_by_key(period.span, dimension)
+    by_key, trends = queries.figures_and_trends(period.span, dimension, TREND_STEPS[period.window.name])
     latest = latest_activity(dimension, by_key)
-    trends = queries.trends(period.span, dimension, TREND_STEPS[period.window.name], by_key)
     rows = [KeyFigures(key, figures, latest.get(key), trends.get(key, [])) for key, figures in by_key.items()]
     return sorted(rows, key=lambda row: (-row.runs, row.key))
 

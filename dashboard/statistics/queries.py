@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models import Q, Sum
 
 from . import histogram
 from .buckets import DAY, Span, Window, chart_buckets, coarsest_within, floor_to, tiles
@@ -58,23 +58,56 @@ def figures_by_key(
 
     Only the histograms named in ``durations`` are read (the others are left empty).
     """
-    rows = Bucket.objects.filter(tiled(span), dimension=dimension)
+    figures, _trends = _figures_by_key(span, dimension, keys, durations, None)
+    return figures
+
+
+def figures_and_trends(
+    span: Span, dimension: str, step: timedelta, keys: Iterable[str] | None = None
+) -> tuple[dict[str, Figures], dict[str, list[int]]]:
+    """``figures_by_key`` and, from the same rows, each key's tasks finished per ``step`` of ``span``.
+
+    The span is tiled with rows no coarser than ``step``, so each row falls
+    inside one step: a sparkline costs no query of its own. The first and
+    last steps may be partial (the span need not start on a step); their
+    counts stay exact.
+    """
+    return _figures_by_key(span, dimension, keys, DURATIONS, step)
+
+
+def _figures_by_key(span, dimension, keys, durations, step):
+    coarsest = DAY if step is None else coarsest_within(step)
+    rows = Bucket.objects.filter(tiled(span, coarsest), dimension=dimension)
     if keys is not None:
         rows = rows.filter(key__in=list(keys))
     durations = [field for field in DURATIONS if field in durations]
     counts, texts = defaultdict(Counter), {field: defaultdict(list) for field in durations}
-    for key, status, count, *histograms in rows.values_list("key", "status", "count", *durations):
+    trends: dict[str, list[int]] = {}
+    if step is None:
+        fields, first, seconds, steps = ["key", "status", "count"], 0, 1, 0
+    else:
+        fields, first = [EpochSeconds("start"), "key", "status", "count"], _epoch(floor_to(span.start, step))
+        seconds, steps = int(step.total_seconds()), _steps(span, step)
+    for row in rows.values_list(*fields, *durations):
+        if step is not None:
+            second, *row = row
+            trend = trends.get(row[0])
+            if trend is None:
+                trend = trends[row[0]] = [0] * steps
+            trend[(second - first) // seconds] += row[2]
+        key, status, count, *histograms = row
         counts[key][status] += count
         for field, text in zip(durations, histograms, strict=True):
             if text:
                 texts[field][key].append(text)
-    return {
+    figures = {
         key: Figures(
             counts[key],
             *(histogram.merge(texts[field].get(key, ())) if field in texts else Counter() for field in DURATIONS),
         )
         for key in counts
     }
+    return figures, trends
 
 
 def figures(span: Span, dimension: str = Dimension.ALL, key: str = "") -> Figures:
@@ -150,31 +183,6 @@ def total(points: list[SeriesPoint]) -> Figures:
         result.counts.update(point.counts)
         result.runtime.update(point.runtime)
         result.wait.update(point.wait)
-    return result
-
-
-def trends(span: Span, dimension: str, step: timedelta, keys: Iterable[str] | None = None) -> dict[str, list[int]]:
-    """``{key: [tasks finished per step]}`` over ``span``, summed by the database from the rows tiling it.
-
-    Only rows no coarser than ``step`` are read, so each falls inside one
-    step; the first and last steps may be partial, the counts stay exact.
-    The database sums them per step too (a ``CASE`` on the steps' bounds):
-    a few rows per key come back, not one per stored bucket.
-    """
-    starts = [floor_to(span.start, step) + i * step for i in range(_steps(span, step))]
-    rows = Bucket.objects.filter(tiled(span, coarsest_within(step)), dimension=dimension)
-    if keys is not None:
-        rows = rows.filter(key__in=list(keys))
-    position = Case(
-        *(When(start__lt=start + step, then=Value(i)) for i, start in enumerate(starts[:-1])),
-        default=Value(len(starts) - 1), output_field=IntegerField(),
-    )
-    rows = rows.annotate(step=position).values("key", "step").annotate(n=Sum("count")).values_list(
-        "key", "step", "n"
-    )
-    result: dict[str, list[int]] = {}
-    for key, i, n in rows:
-        result.setdefault(key, [0] * len(starts))[i] += n
     return result
 
 

@@ -17,6 +17,7 @@ from celery import states
 from django.db import connections
 from django.db.models import Count
 
+from dashboard import reports
 from dashboard.models import Bucket, CountedTask, RollupState
 from dashboard.statistics import histogram, queries, rollup
 from dashboard.statistics.buckets import Span, floor_to
@@ -101,11 +102,29 @@ def assert_exact(rng, spans=40):
         assert queries.figures(span, dimension, key).counts == raw_counts(span, dimension, key)
 
 
+def assert_trends_exact(rng, spans=12):
+    """Each key's tasks finished per step (a sparkline), for every step the pages use, equal the raw rows'."""
+    for _ in range(spans):
+        span = random_span(rng)
+        dimension, _key = random_key(rng)
+        step = rng.choice(sorted(set(reports.TREND_STEPS.values())))
+        figures, trends = queries.figures_and_trends(span, dimension, step)
+        assert figures == queries.figures_by_key(span, dimension)
+        assert set(trends) == set(figures)
+        first = floor_to(span.start, step)
+        for key, trend in trends.items():
+            for i, count in enumerate(trend):
+                part = Span(max(span.start, first + i * step), min(span.end, first + (i + 1) * step))
+                assert count == raw_counts(part, dimension, key).total(), (span, step, dimension, key, i)
+            assert first + len(trend) * step >= span.end > first + (len(trend) - 1) * step
+
+
 def test_every_count_equals_the_raw_aggregate_for_random_windows_and_keys():
     rng = random.Random(1)
     store(random_rows(rng, 1500, NOW - timedelta(seconds=10)))
     assert rollup.catch_up(now=NOW) == TaskResult.objects.filter(status__in=rollup.READY_STATES).count()
     assert_exact(rng)
+    assert_trends_exact(rng)
     assert queries.counts(Span(NOW - timedelta(days=4), NOW + timedelta(days=1))) == raw_counts(
         Span(NOW - timedelta(days=4), NOW + timedelta(days=1))
     )
