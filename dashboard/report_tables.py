@@ -67,7 +67,7 @@ class TrendColumn(tables.Column):
 
 class ReportTable(tables.Table):
     class Meta:
-        template_name = "django_tables2/table.html"
+        template_name = "dashboard/insights/report_table.html"
         attrs = {"class": "results-table report-table"}
         order_by = ("-runs",)
         per_page = 100
