@@ -5,6 +5,9 @@ whose values it already holds; ``bulk_create``/``bulk_update`` spend more
 time preparing them in Python (``bulk_update``'s ``CASE`` expressions above
 all) than the database spends writing them.
 """
+import json
+from datetime import datetime
+
 from django.db import connections, models
 from django.db.models.constants import OnConflict
 
@@ -34,7 +37,7 @@ def insert(model, objects, using, unique_fields=None, update_fields=None) -> Non
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     adapters = [(field.attname, _adapter(field, connection)) for field in fields]
     if connection.vendor == "postgresql":
-        _insert_arrays(connection, opts.db_table, fields, adapters, objects, suffix)
+        _insert_json(connection, opts.db_table, fields, adapters, objects, suffix)
         return
     batch = max(1, min(1000, connection.ops.bulk_batch_size(fields, objects)))
     with connection.cursor() as cursor:
@@ -50,28 +53,39 @@ def insert(model, objects, using, unique_fields=None, update_fields=None) -> Non
             )
 
 
-#: Rows per statement on PostgreSQL (one array per column, whatever the rows).
-ARRAY_BATCH = 10_000
+#: Rows per statement on PostgreSQL (one JSON text, whatever the rows).
+JSON_BATCH = 10_000
 
 
-def _insert_arrays(connection, table, fields, adapters, objects, suffix):
-    """PostgreSQL: ``INSERT ... SELECT * FROM unnest(%s::type[], ...)``, one array per column.
+def _insert_json(connection, table, fields, adapters, objects, suffix):
+    """PostgreSQL: ``INSERT ... SELECT ... FROM json_populate_recordset(NULL::table, %s)``: the rows as one text.
 
     A multi-row ``VALUES`` of a thousand rows has thousands of placeholders,
-    which the driver parses on every statement (too long for its cache):
-    here the statement has one per column.
+    which the driver parses on every statement (too long for its cache); an
+    array per column is quoted element by element by the driver, in Python.
+    One JSON text is written by ``json.dumps`` and quoted once, and the
+    database reads it into rows of the table's own column types.
     """
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    sql = f"INSERT INTO {quote(table)} ({columns}) SELECT * FROM unnest({arrays}){suffix}"
+    names = [(field.column, attname, adapt) for field, (attname, adapt) in zip(fields, adapters, strict=True)]
+    sql = (f"INSERT INTO {quote(table)} ({columns}) SELECT {columns}"
+           f" FROM json_populate_recordset(NULL::{quote(table)}, %s){suffix}")
     with connection.cursor() as cursor:
-        for start in range(0, len(objects), ARRAY_BATCH):
-            chunk = objects[start : start + ARRAY_BATCH]
-            cursor.execute(sql, [[adapt(getattr(obj, attname)) for obj in chunk] for attname, adapt in adapters])
+        for start in range(0, len(objects), JSON_BATCH):
+            chunk = objects[start : start + JSON_BATCH]
+            rows = [{column: adapt(getattr(obj, attname)) for column, attname, adapt in names} for obj in chunk]
+            cursor.execute(sql, [json.dumps(rows, default=_json_default)])
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a value the statistics write")
 
 
 def _adapter(field, connection):
     if isinstance(field, models.DateTimeField):
         return connection.ops.adapt_datetimefield_value
     return lambda value: value
+
