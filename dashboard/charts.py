@@ -2,11 +2,12 @@
 
 The insights pages draw their charts without JavaScript nor a chart library:
 this module turns figures into positions (plain frozen dataclasses), and the
-templates under ``dashboard/templates/dashboard/charts/`` only place them.
+templates under ``dashboard/templates/dashboard/charts/`` (and, for their
+marks and for sparklines, the ``dashboard_charts`` tags) only place them.
 Render one with ``{% load dashboard_charts %}{% chart some_chart %}``.
 
 No HTML is built here, so every text (task names, states, titles) goes
-through the templates' autoescaping. Each figure is formatted once, here,
+through the templates' (or the tags') escaping. Each figure is formatted once, here,
 and the same string is used by the mark's hover ``<title>`` and by the
 chart's table form: what a user reads on hover is what the table says.
 
@@ -603,7 +604,6 @@ class Sparkline:
     points: str = ""
     last_x: float = 0
     last_y: float = 0
-    template_name: str = "dashboard/charts/sparkline.html"
 
     @property
     def empty(self) -> bool:

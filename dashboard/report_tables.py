@@ -8,7 +8,7 @@ user data.
 """
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import formatting, report_charts
@@ -16,7 +16,23 @@ from .querystrings import task_list_url
 from .templatetags.dashboard_charts import chart
 
 
-class FigureColumn(tables.Column):
+class ReportColumn(tables.Column):
+    """A column of a report table: ``cell(value, record)`` writes a cell's content, escaped.
+
+    The report tables' records are dicts keyed by column name, so
+    ``{% report_rows %}`` reads each value by its name and calls ``cell``
+    once per row, without the library's per-cell introspection of
+    ``render``; ``render`` is ``cell`` for django-tables2's own template.
+    """
+
+    def cell(self, value, record) -> str:
+        return conditional_escape(value)
+
+    def render(self, value, record):
+        return self.cell(value, record)
+
+
+class FigureColumn(ReportColumn):
     """A number, right-aligned; an unknown one as a dash."""
 
     def __init__(self, *args, **kwargs):
@@ -25,31 +41,43 @@ class FigureColumn(tables.Column):
         kwargs.setdefault("default", "—")
         super().__init__(*args, **kwargs)
 
-    def render(self, value):
+    def cell(self, value, record):
         return f"{value:,}"
 
 
 class MillisecondsColumn(FigureColumn):
-    def render(self, value):
+    def cell(self, value, record):
         return formatting.milliseconds(value)
 
 
+class IntervalColumn(FigureColumn):
+    """Seconds, read as a duration."""
+
+    def cell(self, value, record):
+        return formatting.milliseconds(value * 1000)
+
+
 class RateColumn(FigureColumn):
-    def render(self, value):
+    def cell(self, value, record):
         return formatting.percent(value)
 
 
-class WhenColumn(tables.Column):
+class WhenColumn(ReportColumn):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial_sort_descending", True)
         kwargs.setdefault("default", formatting.NO_DATE)
         super().__init__(*args, **kwargs)
 
-    def render(self, value):
+    def cell(self, value, record):
         return formatting.datetime_cell(value)
 
 
-class TrendColumn(tables.Column):
+class StateColumn(ReportColumn):
+    def cell(self, value, record):
+        return formatting.status_badge(value)
+
+
+class TrendColumn(ReportColumn):
     """The key's tasks finished per step of the window, as a sparkline.
 
     Rendered by the ``{% chart %}`` tag's function itself: a template column
@@ -61,8 +89,45 @@ class TrendColumn(tables.Column):
     def __init__(self, **kwargs):
         super().__init__(verbose_name=_("Trend"), orderable=False, **kwargs)
 
-    def render(self, value):
+    def cell(self, value, record):
         return chart(value)
+
+
+class TaskNameColumn(ReportColumn):
+    """A task name, linking to its page and to the task list filtered on it."""
+
+    def cell(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a> <a class="muted" href="{}" title="{}">tasks</a>',
+            reverse("dashboard:task-name", args=[value]), value, task_list_url(task_name=value),
+            _("The task list filtered on this task name"),
+        )
+
+
+class WorkerColumn(ReportColumn):
+    """A worker, linking to its tasks; flagged when it has gone quiet."""
+
+    def cell(self, value, record):
+        quiet = format_html(' <span class="badge badge-bad" title="{}">gone quiet</span>', record["quiet_title"])
+        return format_html(
+            '<a href="{}">{}</a>{}', task_list_url(worker=value), value, quiet if record["quiet"] else ""
+        )
+
+
+class PeriodicNameColumn(ReportColumn):
+    def cell(self, value, record):
+        return format_html('<a href="{}">{}</a>', task_list_url(periodic_task_name=value), value)
+
+
+class LateColumn(ReportColumn):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial_sort_descending", True)
+        super().__init__(*args, **kwargs)
+
+    def cell(self, value, record):
+        if not value:
+            return format_html('<span class="muted">{}</span>', _("on time"))
+        return format_html('<span class="badge badge-bad" title="{}">late</span>', record["late_title"])
 
 
 class ReportTable(tables.Table):
@@ -74,7 +139,7 @@ class ReportTable(tables.Table):
 
 
 class TaskNameTable(ReportTable):
-    name = tables.Column(verbose_name=_("Task name"))
+    name = TaskNameColumn(verbose_name=_("Task name"))
     runs = FigureColumn(verbose_name=_("Runs"))
     failures = FigureColumn(verbose_name=_("Failures"))
     failure_rate = RateColumn(verbose_name=_("Failure rate"))
@@ -89,16 +154,9 @@ class TaskNameTable(ReportTable):
     class Meta(ReportTable.Meta):
         empty_text = _("No task finished in this window.")
 
-    def render_name(self, value):
-        return format_html(
-            '<a href="{}">{}</a> <a class="muted" href="{}" title="{}">tasks</a>',
-            reverse("dashboard:task-name", args=[value]), value, task_list_url(task_name=value),
-            _("The task list filtered on this task name"),
-        )
-
 
 class WorkerTable(ReportTable):
-    name = tables.Column(verbose_name=_("Worker"))
+    name = WorkerColumn(verbose_name=_("Worker"))
     runs = FigureColumn(verbose_name=_("Tasks finished"))
     failure_rate = RateColumn(verbose_name=_("Failure rate"))
     runtime_p95 = MillisecondsColumn(verbose_name=_("Runtime p95"))
@@ -109,40 +167,20 @@ class WorkerTable(ReportTable):
         empty_text = _("No worker stored a result in this window.")
         row_attrs = {"class": lambda record: "status-bad" if record["quiet"] else ""}
 
-    def render_name(self, value, record):
-        quiet = format_html(' <span class="badge badge-bad" title="{}">gone quiet</span>', record["quiet_title"])
-        return format_html(
-            '<a href="{}">{}</a>{}', task_list_url(worker=value), value, quiet if record["quiet"] else ""
-        )
-
 
 class PeriodicTable(ReportTable):
-    name = tables.Column(verbose_name=_("Periodic task"))
+    name = PeriodicNameColumn(verbose_name=_("Periodic task"))
     last_run = WhenColumn(verbose_name=_("Last run"))
-    last_status = tables.Column(verbose_name=_("Its state"))
+    last_status = StateColumn(verbose_name=_("Its state"))
     runs = FigureColumn(verbose_name=_("Runs in window"))
     failure_rate = RateColumn(verbose_name=_("Failure rate"))
-    interval = FigureColumn(verbose_name=_("Usual interval"))
-    late = tables.Column(verbose_name=_("Late"), initial_sort_descending=True)
+    interval = IntervalColumn(verbose_name=_("Usual interval"))
+    late = LateColumn(verbose_name=_("Late"))
 
     class Meta(ReportTable.Meta):
         order_by = ("-late", "name")
         empty_text = _("No periodic task has run yet (results carry a periodic task name when Celery beat sent them).")
         row_attrs = {"class": lambda record: "status-bad" if record["late"] else ""}
-
-    def render_name(self, value):
-        return format_html('<a href="{}">{}</a>', task_list_url(periodic_task_name=value), value)
-
-    def render_last_status(self, value):
-        return formatting.status_badge(value)
-
-    def render_interval(self, value):
-        return formatting.milliseconds(value * 1000)
-
-    def render_late(self, value, record):
-        if not value:
-            return format_html('<span class="muted">{}</span>', _("on time"))
-        return format_html('<span class="badge badge-bad" title="{}">late</span>', record["late_title"])
 
 
 def task_name_rows(report_rows, window_name: str) -> list[dict]:

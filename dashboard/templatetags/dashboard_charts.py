@@ -3,7 +3,8 @@
 A chart has hundreds of marks (a bar segment, a point, a table row per
 bucket): their loops are written here (``bar_marks``, ``line_points``,
 ``table_rows``) rather than by the template engine, which spends far more
-per mark resolving and rendering each variable. They write what the
+per mark resolving and rendering each variable. A sparkline, one per row
+of a report table, is written here whole (``sparkline_svg``). They write what the
 template would have written, byte for byte: every text escaped, every
 number as the template shows it (unlocalized inside ``{% localize off %}``).
 """
@@ -16,6 +17,8 @@ from django.template.loader import render_to_string
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+
+from ..charts import Sparkline
 
 register = template.Library()
 
@@ -31,7 +34,25 @@ def chart(obj, dom_id=None):
     ``{% chart overview_chart %}``, or ``{% chart overview_chart dom_id="finished" %}`` for a
     stable id (a link to ``#finished``, a browser test's selector).
     """
-    return render_to_string(obj.template_name, {"chart": obj, "chart_id": dom_id or f"chart-{next(_chart_ids)}"})
+    chart_id = dom_id or f"chart-{next(_chart_ids)}"
+    if isinstance(obj, Sparkline):
+        return mark_safe(sparkline_svg(obj, chart_id))
+    return render_to_string(obj.template_name, {"chart": obj, "chart_id": chart_id})
+
+
+def sparkline_svg(spark: Sparkline, chart_id: str) -> str:
+    """A small trend for a table cell: its ``<title>`` holds the title, min, max and last value."""
+    v = _unlocalized
+    if spark.empty:
+        return f'<span class="sparkline sparkline-empty muted" title="{v(spark.summary)}">—</span>'
+    labelled = f"{v(chart_id)}-title"
+    return (
+        f'<svg class="sparkline tone-{v(spark.tone)}" role="img" aria-labelledby="{labelled}"'
+        f' viewBox="0 0 {v(spark.width)} {v(spark.height)}" width="{v(spark.width)}" height="{v(spark.height)}"'
+        f' preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg"><title id="{labelled}">{v(spark.summary)}'
+        f'</title><polyline class="sparkline-line" points="{v(spark.points)}"/>'
+        f'<circle class="sparkline-dot" cx="{v(spark.last_x)}" cy="{v(spark.last_y)}" r="2"/></svg>'
+    )
 
 
 def _unlocalized(value) -> str:
