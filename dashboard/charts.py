@@ -518,14 +518,14 @@ def runs(values: Sequence[float | None]) -> list[list[int]]:
     return found
 
 
-def line_series(line: Line, x_titles: Sequence[str], frame: Frame, top: float, formatter: Formatter) -> LineSeries:
-    """One line's points and its polylines (a gap wherever a value is None)."""
+def line_series(line: Line, x_titles: Sequence[str], frame: Frame, top: float, texts: Sequence[str]) -> LineSeries:
+    """One line's points and its polylines (a gap wherever a value is None); ``texts`` are its values formatted."""
     count = len(line.values)
     points = {}
     for index, value in enumerate(line.values):
         if value is None:
             continue
-        text = formatter(value)
+        text = texts[index]
         points[index] = Point(
             series=line.name, index=index, x=frame.slot_centre(index, count), y=frame.y_of(value, top),
             value=value, text=text, title=mark_title(x_titles[index], line.name, text),
@@ -534,13 +534,15 @@ def line_series(line: Line, x_titles: Sequence[str], frame: Frame, top: float, f
     return LineSeries(line.name, line.tone, segments, tuple(points.values()))
 
 
-def line_rows(x_titles: Sequence[str], lines: Sequence[Line], formatter: Formatter) -> tuple[Row, ...]:
-    """The table form: a row per x, a figure per line ("—" where it has none)."""
-    def text(value: float | None) -> str:
-        return NO_VALUE if value is None else formatter(value)
+def line_texts(line: Line, formatter: Formatter) -> list[str]:
+    """Each value of ``line`` as the chart writes it ("—" where it has none): on hover and in the table alike."""
+    return [NO_VALUE if value is None else formatter(value) for value in line.values]
 
+
+def line_rows(x_titles: Sequence[str], lines: Sequence[Line], texts: Sequence[Sequence[str]]) -> tuple[Row, ...]:
+    """The table form: a row per x, a figure per line (``texts``, each line's ``line_texts``)."""
     return tuple(
-        Row(index, x_title, tuple(Cell(line.name, index, text(line.values[index])) for line in lines))
+        Row(index, x_title, tuple(Cell(line.name, index, text[index]) for line, text in zip(lines, texts, strict=True)))
         for index, x_title in enumerate(x_titles)
     )
 
@@ -572,16 +574,17 @@ def line_chart(
         raise ValueError(f"unit must be one of {sorted(UNIT_FORMATTERS)}, not {unit!r}")
     _check_lengths(x_labels, x_titles, lines)
     formatter, frame = UNIT_FORMATTERS[unit], Frame()
+    texts = [line_texts(line, formatter) for line in lines]
     chart = LineChart(
         title=title, y_label=y_label, unit=unit, frame=frame, empty_text=empty_text,
-        series=tuple(Series(line.name, line.tone) for line in lines), rows=line_rows(x_titles, lines, formatter),
+        series=tuple(Series(line.name, line.tone) for line in lines), rows=line_rows(x_titles, lines, texts),
     )
     known = [value for line in lines for value in line.values if value is not None]
     if not known:
         return chart
     # All zeros still need a scale: one full unit (100 %, or 1 ms) puts the line on the axis.
     axis = y_axis(max(max(known), 0) or 1, frame, label=y_label, unit=unit, formatter=formatter)
-    drawn = tuple(line_series(line, x_titles, frame, axis.top, formatter) for line in lines)
+    drawn = tuple(line_series(line, x_titles, frame, axis.top, text) for line, text in zip(lines, texts, strict=True))
     return replace(chart, y_axis=axis, x_labels=axis_labels(x_labels, frame), lines=drawn)
 
 

@@ -72,12 +72,9 @@ def percentile_lines(series: list[SeriesPoint], window: Window, title: str, fiel
                      fractions=(0.5, 0.95, 0.99)) -> charts.LineChart:
     """Percentiles of ``field`` (``runtime`` or ``wait``) per bucket, in milliseconds."""
     tones = {0.5: "ok", 0.95: "warn", 0.99: "bad"}
+    per_point = [histogram.percentiles(getattr(point, field), fractions) for point in series]
     lines = [
-        charts.Line(
-            f"p{round(fraction * 100)}",
-            [histogram.percentile(getattr(point, field), fraction) for point in series],
-            tones[fraction],
-        )
+        charts.Line(f"p{round(fraction * 100)}", [values[fraction] for values in per_point], tones[fraction])
         for fraction in fractions
     ]
     labels, titles = _axis(series, window)

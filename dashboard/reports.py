@@ -194,11 +194,11 @@ class TaskNameReport(NamedTuple):
 def task_name_report(period: Period, name: str) -> TaskNameReport:
     latest = latest_activity(Dimension.TASK_NAME, [name]).get(name)
     recent = selectors.workers_of_latest_runs(name, WORKER_SAMPLE)
-    series = queries.series(period.window, period.span, Dimension.TASK_NAME, name, durations=True)
+    series, figures = queries.series_and_total(period.window, period.span, Dimension.TASK_NAME, name)
     return TaskNameReport(
         name=name,
         period=period,
-        figures=queries.total(series),
+        figures=figures,
         latest=latest,
         series=series,
         workers=Counter(worker or "" for worker in recent).most_common(),

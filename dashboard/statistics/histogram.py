@@ -110,17 +110,23 @@ def unpack(total: int) -> Counter:
 
 def percentile(counts: Counter, fraction: float) -> float | None:
     """The duration (ms) below which ``fraction`` of the counted durations fall; None when empty."""
-    total = sum(counts.values())
-    if total <= 0:
-        return None
-    rank = max(1, math.ceil(fraction * total))
-    seen = 0
-    for b in sorted(counts):
-        seen += counts[b]
-        if seen >= rank:
-            return bin_value(b)
-    return bin_value(max(counts))
+    return percentiles(counts, (fraction,))[fraction]
 
 
 def percentiles(counts: Counter, fractions: Iterable[float] = (0.5, 0.95, 0.99)) -> dict[float, float | None]:
-    return {fraction: percentile(counts, fraction) for fraction in fractions}
+    """``{fraction: percentile(counts, fraction)}``, all read in one walk up the bins."""
+    fractions = tuple(fractions)
+    total = sum(counts.values())
+    if total <= 0:
+        return dict.fromkeys(fractions)
+    wanted = sorted((max(1, math.ceil(fraction * total)), fraction) for fraction in fractions)
+    result, seen, i = {}, 0, 0
+    for b in sorted(counts):
+        seen += counts[b]
+        while i < len(wanted) and seen >= wanted[i][0]:
+            result[wanted[i][1]] = bin_value(b)
+            i += 1
+        if i == len(wanted):
+            break
+    last = bin_value(max(counts))
+    return {fraction: result.get(fraction, last) for fraction in fractions}

@@ -153,6 +153,20 @@ class SeriesPoint(NamedTuple):
 
 def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str = "", durations: bool = False):
     """The chart's bars: per bucket of ``window``, the counts per state (and, with ``durations``, the histograms)."""
+    bars, _total = _series(window, span, dimension, key, durations)
+    return bars
+
+
+def series_and_total(window: Window, span: Span, dimension: str, key: str) -> tuple[list[SeriesPoint], Figures]:
+    """``series`` with durations, and the figures of the whole span its bars tile exactly: no second read.
+
+    The bars' histograms are summed packed (one integer each), so the
+    total is one more addition per bar, unpacked once.
+    """
+    return _series(window, span, dimension, key, True)
+
+
+def _series(window, span, dimension, key, durations):
     starts = chart_buckets(window, span)
     bars = [SeriesPoint(start, Counter(), Counter(), Counter()) for start in starts]
     fields = [EpochSeconds("start"), "status", "count"] + (["runtime", "wait"] if durations else [])
@@ -160,30 +174,27 @@ def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str 
         granularity=window.source, dimension=dimension, key=key, start__gte=span.start, start__lt=span.end
     ).values_list(*fields)
     first, step = _epoch(span.start), int(window.bucket.total_seconds())
-    texts = [([], []) for _ in bars] if durations else None
+    packed = [[0, 0] for _ in bars] if durations else None
     for row in rows:
         i = (row[0] - first) // step
         if not 0 <= i < len(bars):
             continue
         bars[i].counts[row[1]] += row[2]
         if durations:
-            texts[i][0].append(row[3])
-            texts[i][1].append(row[4])
-    if durations:
-        for bar, (runtimes, waits) in zip(bars, texts, strict=True):
-            bar.runtime.update(histogram.merge(runtimes))
-            bar.wait.update(histogram.merge(waits))
-    return bars
-
-
-def total(points: list[SeriesPoint]) -> Figures:
-    """The figures of the whole span a series covers (its bars tile the span exactly): no second read."""
-    result = Figures(Counter(), Counter(), Counter())
-    for point in points:
-        result.counts.update(point.counts)
-        result.runtime.update(point.runtime)
-        result.wait.update(point.wait)
-    return result
+            sums = packed[i]
+            if row[3]:
+                sums[0] += histogram.packed(row[3])
+            if row[4]:
+                sums[1] += histogram.packed(row[4])
+    if not durations:
+        return bars, None
+    counts = Counter()
+    for bar, (runtime, wait) in zip(bars, packed, strict=True):
+        bar.runtime.update(histogram.unpack(runtime))
+        bar.wait.update(histogram.unpack(wait))
+        counts.update(bar.counts)
+    total = Figures(counts, histogram.unpack(sum(r for r, _w in packed)), histogram.unpack(sum(w for _r, w in packed)))
+    return bars, total
 
 
 def _epoch(moment: datetime) -> int:

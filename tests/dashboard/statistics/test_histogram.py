@@ -66,3 +66,21 @@ def test_adding_to_a_stored_histogram_equals_encoding_the_sum(seed):
     assert histogram.encode_packed(histogram.packed(text) if text else 0) == text
     taken_back = Counter({b: -stored[b] - 1 for b in list(stored)[:2]})  # more than was there: dropped
     assert histogram.add(text, taken_back) == histogram.encode(stored + taken_back)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_percentiles_read_in_one_walk_are_each_fractions_ranked_bin(seed):
+    rng = random.Random(seed)
+    counts = Counter({rng.randint(0, histogram.LAST_BIN): rng.randint(1, 50) for _ in range(rng.randint(1, 30))})
+    fractions = (0.99, 0.0, 0.5, 1.0, 0.95, rng.random())
+    total, ordered = sum(counts.values()), sorted(counts)
+
+    def ranked(fraction):
+        rank, seen = max(1, math.ceil(fraction * total)), 0
+        for b in ordered:
+            seen += counts[b]
+            if seen >= rank:
+                return histogram.bin_value(b)
+
+    assert histogram.percentiles(counts, fractions) == {fraction: ranked(fraction) for fraction in fractions}
+    assert histogram.percentiles(Counter(), fractions) == dict.fromkeys(fractions)
