@@ -562,6 +562,7 @@ def main():
 def build():
     from dashboard.models import Bucket
     from dashboard.statistics import rebuild
+    from dashboard.statistics.models import Granularity
 
     print("\n2. statistics built from scratch (rebuild.rebuild)")
     days = []
@@ -569,10 +570,11 @@ def build():
     built = rebuild.rebuild(progress=lambda done: days.append(done) or print(
         f"\r  {done:,} rows, {len(days)} days, {time.perf_counter() - start:.1f} s", end="", flush=True))
     elapsed = time.perf_counter() - start
-    buckets = {g: Bucket.objects.filter(granularity=g).count() for g in ("m", "h", "d")}
+    buckets = ", ".join(
+        f"{Bucket.objects.filter(granularity=g).count():,} {label}" for g, label in Granularity.choices
+    )
     print(f"\n  {built:,} rows counted in {elapsed:.1f} s: {built / elapsed:,.0f} rows/s"
-          f" (goal >= 100,000 rows/s); buckets: {buckets['m']:,} minute, {buckets['h']:,} hour,"
-          f" {buckets['d']:,} day")
+          f" (goal >= 100,000 rows/s); buckets: {buckets}")
 
 
 def incremental_passes():

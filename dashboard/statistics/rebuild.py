@@ -20,9 +20,11 @@ histogram bin, and the buckets written from the groups:
 - on PostgreSQL, every counted row is first copied, binned, into a compact
   temporary table in ``date_done`` order (one sequential scan of the
   results, however their rows lie on disk); each day's groupings are then
-  one ``GROUPING SETS`` statement per granularity over that day's part of
-  the copy, the histograms packed by an ordered string aggregate and the
-  buckets written by ``INSERT ... SELECT``;
+  a ``GROUPING SETS`` statement over that day's part of the copy for its
+  hours (its day summed from their groups) and, on the days whose minutes
+  are kept, one for its minutes (the quarter hours summed from theirs), the
+  histograms packed by an ordered string aggregate and the buckets written
+  by ``INSERT ... SELECT``;
 - elsewhere the day's rows are copied, binned, into a temporary table and
   grouped once per dimension and histogram; MySQL/MariaDB encode the
   histograms in SQL too, SQLite reads the groups back (far fewer than the
@@ -58,6 +60,9 @@ ROWS_TABLE = "dashboard_rebuild_rows"
 GROUPS_TABLE = "dashboard_rebuild_groups"
 BINS_TABLE = "dashboard_rebuild_bins"
 _FAR = 2**62  # microseconds: beyond any duration
+#: PostgreSQL: each granularity's interval, and the origin its buckets are aligned to (``date_bin``).
+STEPS = {MINUTE: "1 minute", QUARTER: "15 minutes", HOUR: "1 hour", DAY: "1 day"}
+EPOCH_SQL = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 
 
 def duration_milliseconds(microseconds: int) -> float:
@@ -399,10 +404,14 @@ class _Builder:
                 table = self.quote(TaskResult._meta.db_table)
                 cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {self._ready_sql()}", self._ready_params(day, end))
             rows = cursor.fetchone()[0]
-            if (self.vendor == "postgresql" and self.sql_encoding and HOUR in wanted and DAY in wanted
-                    and self.kept_from[HOUR] <= day):
-                self._write_hours_and_day(cursor, day, end)
-                wanted = [granularity for granularity in wanted if granularity not in (HOUR, DAY)]
+            if self.vendor == "postgresql" and self.sql_encoding:
+                if HOUR in wanted and DAY in wanted and self.kept_from[HOUR] <= day:
+                    self._write_with_coarser(cursor, HOUR, DAY, day, end, day)
+                    wanted = [granularity for granularity in wanted if granularity not in (HOUR, DAY)]
+                if MINUTE in wanted and QUARTER in wanted:  # the quarter hours kept are made of minutes kept
+                    since = max(day, self.kept_from[MINUTE])
+                    self._write_with_coarser(cursor, MINUTE, QUARTER, since, end, self.kept_from[QUARTER])
+                    wanted = [granularity for granularity in wanted if granularity not in (MINUTE, QUARTER)]
             for granularity in wanted:
                 self._write_buckets(cursor, granularity, day, end)
         return rows
@@ -447,7 +456,7 @@ class _Builder:
 
     def _grouping_sets_sql(self, granularity, since, until):
         """PostgreSQL: every dimension's and histogram's grouping in one read of the rows, ``GROUPING SETS``."""
-        step = {MINUTE: "1 minute", QUARTER: "15 minutes", HOUR: "1 hour", DAY: "1 day"}[granularity]
+        step = STEPS[granularity]
         sets = ", ".join(
             f"(s, {key + ', ' if key else ''}status, {bin_column})"
             for _dimension, key in self.DIMENSIONS for _kind, bin_column in self.KINDS
@@ -459,7 +468,7 @@ class _Builder:
             f"SELECT s, CASE {dimension_sql} ELSE '{Dimension.ALL}' END AS dim, CASE {key_sql} ELSE '' END AS k,"
             f" status, CASE WHEN GROUPING(rb) = 0 THEN 'r' ELSE 'w' END AS kind,"
             f" CASE WHEN GROUPING(rb) = 0 THEN rb ELSE wb END AS b, COUNT(*) AS n"
-            f" FROM (SELECT date_bin('{step}', done, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS s, t, w, p, status,"
+            f" FROM (SELECT date_bin('{step}', done, {EPOCH_SQL}) AS s, t, w, p, status,"
             f" rb, wb FROM {ROWS_TABLE} WHERE done >= %s AND done < %s) r"
             f" GROUP BY GROUPING SETS ({sets})"
             f" HAVING (GROUPING(rb) = 0 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
@@ -500,21 +509,27 @@ class _Builder:
             f" FROM (SELECT g.*, {above} AS above FROM ({groups}) g) c GROUP BY s, dim, k, status"
         )
 
-    def _write_hours_and_day(self, cursor, day, end):
-        """PostgreSQL: the day's hour buckets, and its day bucket summed from the hours' groups, in one statement.
+    def _write_with_coarser(self, cursor, fine, coarse, since, until, coarse_from):
+        """PostgreSQL: the ``fine`` buckets of ``[since, until)``, and the ``coarse`` ones summed from their groups.
 
-        The day's groups are the sums of its hours' (same dimension, key,
-        state, histogram and bin): far fewer rows to group than the day's
-        results, read once more.
+        One statement: the coarse groups are the sums of the fine ones (same
+        dimension, key, state, histogram and bin), far fewer rows to group
+        than the results, read once more. Only coarse buckets starting at
+        ``coarse_from`` or later are written: the caller makes sure each of
+        those lies wholly inside the span (a day's hours make its day; the
+        quarter hours kept are made of minutes kept).
         """
-        groups, params = self._grouping_sets_sql(HOUR, day, end)
-        hours = "SELECT s, dim, k, status, kind, b, n FROM hour_groups"
-        days = ("SELECT CAST(%s AS timestamp with time zone) AS s, dim, k, status, kind, b, SUM(n) AS n"
-                " FROM hour_groups GROUP BY dim, k, status, kind, b")
+        groups, params = self._grouping_sets_sql(fine, since, until)
+        fine_groups = "SELECT s, dim, k, status, kind, b, n FROM fine_groups"
+        coarse_groups = (
+            f"SELECT date_bin('{STEPS[coarse]}', s, {EPOCH_SQL}) AS s, dim, k, status, kind, b, SUM(n) AS n"
+            f" FROM fine_groups GROUP BY 1, dim, k, status, kind, b"
+            f" HAVING date_bin('{STEPS[coarse]}', s, {EPOCH_SQL}) >= %s"
+        )
         cursor.execute(
-            f"WITH hour_groups AS MATERIALIZED ({groups}), hours AS ({self._insert_buckets_sql(hours)})"
-            f" {self._insert_buckets_sql(days)}",
-            [*params, HOUR, DAY, day],
+            f"WITH fine_groups AS MATERIALIZED ({groups}), fine AS ({self._insert_buckets_sql(fine_groups)})"
+            f" {self._insert_buckets_sql(coarse_groups)}",
+            [*params, fine, coarse, coarse_from],
         )
 
     def _write_buckets_python(self, cursor, granularity, groups, params):
