@@ -4,7 +4,7 @@ Every bar links into the task list for its bucket and state, with the
 page's own filter (a task name, a worker), so a failure bar opens those
 failures.
 """
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.urls import reverse
@@ -14,27 +14,24 @@ from . import charts
 from .querystrings import task_list_urls
 from .reports import ordered_states
 from .statistics import histogram
-from .statistics.buckets import DAY, HOUR, Window
+from .statistics.buckets import DAY, HOUR, Window, line_step
 from .statistics.queries import SeriesPoint
 
 #: How a bar's start reads under it, per stored granularity of the window.
 LABEL_FORMATS = {DAY: "%b %d", HOUR: "%a %H:%M"}
 
 
-def bucket_label(start: datetime, window: Window) -> tuple[str, str]:
-    """``(short label, full title)`` of the bar starting at ``start``, in local time."""
-    return _bucket_label(start, window, timezone.get_current_timezone())
+def bucket_label(start: datetime, window: Window, length: timedelta | None = None) -> tuple[str, str]:
+    """``(short label, full title)`` of the bar (or point, ``length`` long) starting at ``start``, in local time."""
+    return _bucket_label(start, window, length or window.bucket, timezone.get_current_timezone())
 
 
 @lru_cache(maxsize=4096)
-def _bucket_label(start: datetime, window: Window, _zone) -> tuple[str, str]:
+def _bucket_label(start: datetime, window: Window, length: timedelta, _zone) -> tuple[str, str]:
     """``bucket_label`` in the current time zone ``_zone``: a page's charts label the same buckets."""
-    local_start, local_end = timezone.localtime(start), timezone.localtime(start + window.bucket)
+    local_start, local_end = timezone.localtime(start), timezone.localtime(start + length)
     label = local_start.strftime(LABEL_FORMATS.get(window.source, "%H:%M"))
-    if window.bucket.days >= 1:
-        title = local_start.strftime("%Y-%m-%d")
-    else:
-        title = f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
+    title = local_start.strftime("%Y-%m-%d") if length.days >= 1 else f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
     return label, f"{title} {local_start.tzname()}"
 
 
@@ -51,8 +48,8 @@ def throughput(series: list[SeriesPoint], window: Window, title: str, **filters:
     return charts.stacked_bars(bars, title=title, y_label="tasks finished", order=order)
 
 
-def _axis(series: list[SeriesPoint], window: Window) -> tuple[list[str], list[str]]:
-    labels = [bucket_label(point.start, window) for point in series]
+def _axis(series: list[SeriesPoint], window: Window, length: timedelta | None = None) -> tuple[list[str], list[str]]:
+    labels = [bucket_label(point.start, window, length) for point in series]
     return [label for label, _ in labels], [full for _, full in labels]
 
 
@@ -68,17 +65,22 @@ def failure_rate(series: list[SeriesPoint], window: Window, title: str) -> chart
     )
 
 
-def percentile_lines(series: list[SeriesPoint], window: Window, title: str, field: str,
+def percentile_lines(lines: list[SeriesPoint], window: Window, title: str, field: str,
                      fractions=(0.5, 0.95, 0.99)) -> charts.LineChart:
-    """Percentiles of ``field`` (``runtime`` or ``wait``) per bucket, in milliseconds."""
+    """Percentiles of ``field`` (``runtime`` or ``wait``) per point of ``lines``, in milliseconds.
+
+    A point stands for ``line_step(window)`` of the window's bars: at most
+    ``LINE_POINTS`` points, each far enough from the next to be hovered on
+    its own, each a percentile of more runs than one bar holds.
+    """
     tones = {0.5: "ok", 0.95: "warn", 0.99: "bad"}
-    per_point = [histogram.percentiles(getattr(point, field), fractions) for point in series]
-    lines = [
+    per_point = [histogram.percentiles(getattr(point, field), fractions) for point in lines]
+    drawn = [
         charts.Line(f"p{round(fraction * 100)}", [values[fraction] for values in per_point], tones[fraction])
         for fraction in fractions
     ]
-    labels, titles = _axis(series, window)
-    return charts.line_chart(labels, titles, lines, title=title, y_label="milliseconds", unit="ms")
+    labels, titles = _axis(lines, window, window.bucket * line_step(window))
+    return charts.line_chart(labels, titles, drawn, title=title, y_label="milliseconds", unit="ms")
 
 
 def trend(values: list[int], title: str) -> charts.Sparkline:

@@ -185,7 +185,8 @@ class TaskNameReport(NamedTuple):
     period: Period
     figures: Figures
     latest: Activity | None
-    series: list[queries.SeriesPoint]
+    series: list[queries.SeriesPoint]  # the throughput's bars
+    lines: list[queries.SeriesPoint]  # the points of its percentile lines
     workers: list[tuple[str, int]]  # among its latest WORKER_SAMPLE runs, most first
     sampled: int
     recent_failures: list[TaskResult]
@@ -194,13 +195,14 @@ class TaskNameReport(NamedTuple):
 def task_name_report(period: Period, name: str) -> TaskNameReport:
     latest = latest_activity(Dimension.TASK_NAME, [name]).get(name)
     recent = selectors.workers_of_latest_runs(name, WORKER_SAMPLE)
-    series, figures = queries.series_and_total(period.window, period.span, Dimension.TASK_NAME, name)
+    chart = queries.series_with_durations(period.window, period.span, Dimension.TASK_NAME, name)
     return TaskNameReport(
         name=name,
         period=period,
-        figures=figures,
+        figures=chart.total,
         latest=latest,
-        series=series,
+        series=chart.bars,
+        lines=chart.lines,
         workers=Counter(worker or "" for worker in recent).most_common(),
         sampled=len(recent),
         recent_failures=selectors.recent_failures_of(name) if latest and latest.last_failure else [],

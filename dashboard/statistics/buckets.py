@@ -115,6 +115,17 @@ def coarsest_within(step: timedelta) -> str:
     return fitting[-1]
 
 
+#: At most this many points on a line of percentiles: a point is then at least 13 of the chart's 576 plotted
+#: units from the next (its hover target stays its own), and stands for a few of the window's bars.
+LINE_POINTS = 48
+
+
+def line_step(window: Window) -> int:
+    """How many of ``window``'s bars a point of its percentile lines stands for (the fewest keeping ``LINE_POINTS``)."""
+    bars = window.length // window.bucket
+    return -(-bars // LINE_POINTS)
+
+
 def chart_buckets(window: Window, span: Span) -> list[datetime]:
     """The start of every bar of the chart of ``window`` over ``span``."""
     count = (span.end - span.start) // window.bucket

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from django.db.models import Q, Sum
 
 from . import histogram
-from .buckets import DAY, Span, Window, chart_buckets, coarsest_within, floor_to, tiles
+from .buckets import DAY, Span, Window, chart_buckets, coarsest_within, floor_to, line_step, tiles
 from .functions import EpochSeconds
 from .models import Bucket, Dimension
 
@@ -147,23 +147,32 @@ def counts(span: Span, dimension: str = Dimension.ALL, key: str = "") -> Counter
 class SeriesPoint(NamedTuple):
     start: datetime
     counts: Counter
-    runtime: Counter  # empty unless asked for
+    runtime: Counter  # empty in a chart's bars (``series``), read for its lines (``series_with_durations``)
     wait: Counter
 
 
-def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str = "", durations: bool = False):
-    """The chart's bars: per bucket of ``window``, the counts per state (and, with ``durations``, the histograms)."""
-    bars, _total = _series(window, span, dimension, key, durations)
+def series(window: Window, span: Span, dimension: str = Dimension.ALL, key: str = "") -> list[SeriesPoint]:
+    """The chart's bars: per bucket of ``window``, the counts per state (histograms left empty)."""
+    bars, _lines, _total = _series(window, span, dimension, key, durations=False)
     return bars
 
 
-def series_and_total(window: Window, span: Span, dimension: str, key: str) -> tuple[list[SeriesPoint], Figures]:
-    """``series`` with durations, and the figures of the whole span its bars tile exactly: no second read.
+class Durations(NamedTuple):
+    """One key's chart of ``window``: its bars, its lines of durations and its figures over the whole span."""
 
-    The bars' histograms are summed packed (one integer each), so the
-    total is one more addition per bar, unpacked once.
+    bars: list[SeriesPoint]  # counts only
+    lines: list[SeriesPoint]  # a point per ``line_step(window)`` bars: their counts and histograms
+    total: Figures
+
+
+def series_with_durations(window: Window, span: Span, dimension: str, key: str) -> Durations:
+    """``series``, and from the same rows the histograms per point of a line, and the total: one read.
+
+    The bars tile the span exactly, so their sum is the span's figures.
+    Histograms are summed packed (one integer each), and unpacked once per
+    point of a line and once for the total.
     """
-    return _series(window, span, dimension, key, True)
+    return Durations(*_series(window, span, dimension, key, durations=True))
 
 
 def _series(window, span, dimension, key, durations):
@@ -174,27 +183,32 @@ def _series(window, span, dimension, key, durations):
         granularity=window.source, dimension=dimension, key=key, start__gte=span.start, start__lt=span.end
     ).values_list(*fields)
     first, step = _epoch(span.start), int(window.bucket.total_seconds())
-    packed = [[0, 0] for _ in bars] if durations else None
+    per_point = line_step(window)
+    packed = [[0, 0] for _ in range(-(-len(bars) // per_point))] if durations else None
     for row in rows:
         i = (row[0] - first) // step
         if not 0 <= i < len(bars):
             continue
         bars[i].counts[row[1]] += row[2]
         if durations:
-            sums = packed[i]
+            sums = packed[i // per_point]
             if row[3]:
                 sums[0] += histogram.packed(row[3])
             if row[4]:
                 sums[1] += histogram.packed(row[4])
     if not durations:
-        return bars, None
+        return bars, None, None
+    lines = []
+    for j, (runtime, wait) in enumerate(packed):
+        counts = Counter()
+        for bar in bars[j * per_point : (j + 1) * per_point]:
+            counts.update(bar.counts)
+        lines.append(SeriesPoint(bars[j * per_point].start, counts, histogram.unpack(runtime), histogram.unpack(wait)))
     counts = Counter()
-    for bar, (runtime, wait) in zip(bars, packed, strict=True):
-        bar.runtime.update(histogram.unpack(runtime))
-        bar.wait.update(histogram.unpack(wait))
-        counts.update(bar.counts)
-    total = Figures(counts, histogram.unpack(sum(r for r, _w in packed)), histogram.unpack(sum(w for _r, w in packed)))
-    return bars, total
+    for point in lines:
+        counts.update(point.counts)
+    runtime, wait = (histogram.unpack(sum(sums[k] for sums in packed)) for k in (0, 1))
+    return bars, lines, Figures(counts, runtime, wait)
 
 
 def _epoch(moment: datetime) -> int:

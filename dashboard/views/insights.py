@@ -148,10 +148,10 @@ class TaskNameView(InsightsView):
                 report.series, period.window, f"{name}: tasks finished, {label}", task_name=name
             ),
             "runtime_chart": report_charts.percentile_lines(
-                report.series, period.window, f"{name}: runtime percentiles, {label}", "runtime"
+                report.lines, period.window, f"{name}: runtime percentiles, {label}", "runtime"
             ),
             "wait_chart": report_charts.percentile_lines(
-                report.series, period.window, f"{name}: queue wait, {label}", "wait", fractions=(0.5, 0.95)
+                report.lines, period.window, f"{name}: queue wait, {label}", "wait", fractions=(0.5, 0.95)
             ),
             "percentiles": [
                 (f"p{round(f * 100)}", histogram.percentile(report.figures.runtime, f),

@@ -61,3 +61,12 @@ def test_a_whole_day_is_one_day_tile():
     assert buckets.tiles(Span(at(2026, 3, 1, 5, 1), at(2026, 3, 1, 5, 3))) == [
         Tile(MINUTE, at(2026, 3, 1, 5, 1), at(2026, 3, 1, 5, 3))
     ]
+
+
+def test_a_percentile_line_has_at_most_its_points_each_a_whole_number_of_bars():
+    steps = {name: buckets.line_step(window) for name, window in buckets.WINDOWS.items()}
+    assert steps == {"1h": 2, "6h": 2, "24h": 2, "7d": 4, "30d": 1}
+    for name, window in buckets.WINDOWS.items():
+        bars, step = window.length // window.bucket, steps[name]
+        assert -(-bars // step) <= buckets.LINE_POINTS  # at most that many points
+        assert step == 1 or -(-bars // (step - 1)) > buckets.LINE_POINTS  # with the fewest bars each

@@ -20,7 +20,7 @@ from django.db.models import Count
 from dashboard import reports
 from dashboard.models import Bucket, CountedTask, RollupState
 from dashboard.statistics import histogram, queries, rollup
-from dashboard.statistics.buckets import Span, floor_to
+from dashboard.statistics.buckets import LINE_POINTS, WINDOWS, Span, floor_to, line_step, window_span
 from dashboard.statistics.models import Dimension
 from demo.seed import dates_as_given
 from results.models import TaskResult
@@ -142,6 +142,25 @@ def test_percentiles_are_within_the_histograms_error():
             expected = exact[max(1, math.ceil(fraction * len(exact))) - 1]
             found = histogram.percentile(runtime, fraction)
             assert abs(found - expected) <= max(expected * histogram.RELATIVE_ERROR, histogram.SMALLEST) + 1e-6
+
+
+@pytest.mark.parametrize("window_name", list(WINDOWS))
+def test_a_task_names_bars_lines_and_total_equal_the_raw_rows(window_name):
+    rng = random.Random(8)
+    store(random_rows(rng, 800, NOW - timedelta(seconds=10), spread=timedelta(days=2)))
+    rollup.catch_up(now=NOW)
+    window, name = WINDOWS[window_name], "shop.charge"
+    span = window_span(window, NOW - timedelta(minutes=1))
+    chart = queries.series_with_durations(window, span, Dimension.TASK_NAME, name)
+    for bar in chart.bars:
+        assert bar.counts == raw_counts(Span(bar.start, bar.start + window.bucket), Dimension.TASK_NAME, name)
+    length = window.bucket * line_step(window)
+    assert len(chart.lines) <= LINE_POINTS and chart.lines[0].start == span.start
+    for point in chart.lines:
+        part = Span(point.start, min(point.start + length, span.end))
+        assert point.counts == raw_counts(part, Dimension.TASK_NAME, name)
+        assert point.runtime == Counter(histogram.bin_of(ms) for ms in raw_runtimes(part, name))
+    assert chart.total == queries.figures(span, Dimension.TASK_NAME, name)
 
 
 def test_passes_are_incremental_and_bounded():
