@@ -53,25 +53,34 @@ def task_list_url(start: datetime | None = None, end: datetime | None = None, **
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def task_list_urls(start: datetime, end: datetime, statuses: Iterable[str], base: str | None = None,
-                   **filters: str) -> dict[str, str]:
-    """``{status: task_list_url(start, end, status=status, **filters)}`` for one bucket: the same URLs.
+class BucketLinks:
+    """A chart's links into the task list: ``links(start, end, statuses)`` is ``{status: task_list_url(start, end,
+    status=status, **filters)}``, the same URLs.
 
-    A chart links each of its hundreds of segments: the list's URL
-    (``base``, reversed once by the caller) and the bucket's dates are
-    encoded once, not per link.
+    A chart links each of its hundreds of segments: what all its links share
+    (the list's URL, the filters, the time zone) is worked out once, and a
+    bucket's dates once for all its states.
     """
-    base = base if base is not None else reverse("dashboard:tasks")
-    fixed = "".join(f"&{quote_plus(name)}={quote_plus(value)}" for name, value in filters.items() if value)
-    dates = (f"&date_done_after={quote_plus(_local(start))}"
-             f"&date_done_before={quote_plus(_local(end - timedelta(microseconds=1)))}")
-    links = {}
-    for status in statuses:
-        if status:
-            links[status] = f"{base}?status={quote_plus(status)}{fixed}{dates}"
-        else:
-            links[status] = f"{base}?{(fixed + dates)[1:]}"
-    return links
+
+    def __init__(self, **filters: str):
+        self.base = reverse("dashboard:tasks")
+        self.fixed = "".join(f"&{quote_plus(name)}={quote_plus(value)}" for name, value in filters.items() if value)
+        self.zone = timezone.get_current_timezone()
+
+    def links(self, start: datetime, end: datetime, statuses: Iterable[str]) -> dict[str, str]:
+        dates = (f"&date_done_after={self._date(start)}"
+                 f"&date_done_before={self._date(end - timedelta(microseconds=1))}")
+        links = {}
+        for status in statuses:
+            if status:
+                links[status] = f"{self.base}?status={quote_plus(status)}{self.fixed}{dates}"
+            else:
+                links[status] = f"{self.base}?{(self.fixed + dates)[1:]}"
+        return links
+
+    def _date(self, moment: datetime) -> str:
+        """``quote_plus(_local(moment))``: of an ISO date's characters (digits, ``-T.:``) only ``:`` is quoted."""
+        return moment.astimezone(self.zone).replace(tzinfo=None).isoformat().replace(":", "%3A")
 
 
 def _local(moment: datetime) -> str:

@@ -7,11 +7,10 @@ failures.
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from django.urls import reverse
 from django.utils import timezone
 
 from . import charts
-from .querystrings import task_list_urls
+from .querystrings import BucketLinks
 from .reports import ordered_states
 from .statistics import histogram
 from .statistics.buckets import DAY, HOUR, Window, line_step
@@ -21,15 +20,14 @@ from .statistics.queries import SeriesPoint
 LABEL_FORMATS = {DAY: "%b %d", HOUR: "%a %H:%M"}
 
 
-def bucket_label(start: datetime, window: Window, length: timedelta | None = None) -> tuple[str, str]:
-    """``(short label, full title)`` of the bar (or point, ``length`` long) starting at ``start``, in local time."""
-    return _bucket_label(start, window, length or window.bucket, timezone.get_current_timezone())
-
-
 @lru_cache(maxsize=4096)
-def _bucket_label(start: datetime, window: Window, length: timedelta, _zone) -> tuple[str, str]:
-    """``bucket_label`` in the current time zone ``_zone``: a page's charts label the same buckets."""
-    local_start, local_end = timezone.localtime(start), timezone.localtime(start + length)
+def bucket_label(start: datetime, window: Window, length: timedelta, zone) -> tuple[str, str]:
+    """``(short label, full title)`` of the bar (or point, ``length`` long) starting at ``start``, in ``zone``.
+
+    ``zone`` is the current time zone, taken once by the caller for all its
+    bars; the labels are cached, a page's charts labelling the same buckets.
+    """
+    local_start, local_end = timezone.localtime(start, zone), timezone.localtime(start + length, zone)
     label = local_start.strftime(LABEL_FORMATS.get(window.source, "%H:%M"))
     title = local_start.strftime("%Y-%m-%d") if length.days >= 1 else f"{local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M}"
     return label, f"{title} {local_start.tzname()}"
@@ -38,18 +36,18 @@ def _bucket_label(start: datetime, window: Window, length: timedelta, _zone) -> 
 def throughput(series: list[SeriesPoint], window: Window, title: str, **filters: str) -> charts.BarChart:
     """Tasks finished per bucket, stacked by state; each segment links to its tasks."""
     bars = []
-    base = reverse("dashboard:tasks")
+    links_of, zone = BucketLinks(**filters), timezone.get_current_timezone()
     for point in series:
-        label, full = bucket_label(point.start, window)
-        end = point.start + window.bucket
-        links = task_list_urls(point.start, end, point.counts, base, **filters)
+        label, full = bucket_label(point.start, window, window.bucket, zone)
+        links = links_of.links(point.start, point.start + window.bucket, point.counts)
         bars.append(charts.Bar(label=label, title=full, values=dict(point.counts), links=links))
     order = ordered_states([point.counts for point in series])
     return charts.stacked_bars(bars, title=title, y_label="tasks finished", order=order)
 
 
 def _axis(series: list[SeriesPoint], window: Window, length: timedelta | None = None) -> tuple[list[str], list[str]]:
-    labels = [bucket_label(point.start, window, length) for point in series]
+    length, zone = length or window.bucket, timezone.get_current_timezone()
+    labels = [bucket_label(point.start, window, length, zone) for point in series]
     return [label for label, _ in labels], [full for _, full in labels]
 
 
