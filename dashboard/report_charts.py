@@ -4,6 +4,7 @@ Every bar links into the task list for its bucket and state, with the
 page's own filter (a task name, a worker), so a failure bar opens those
 failures.
 """
+from collections import Counter
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -52,12 +53,23 @@ def _axis(series: list[SeriesPoint], window: Window, length: timedelta | None = 
 
 
 def failure_rate(series: list[SeriesPoint], window: Window, title: str) -> charts.LineChart:
-    """The share of tasks finished in each bucket that failed (a gap where none finished)."""
+    """The share of tasks finished that failed, per point of ``line_step(window)`` bars (a gap where none finished).
+
+    Like the percentile lines, at most ``LINE_POINTS`` points: each hovered
+    on its own, and a rate over a few bars reads steadier than over one.
+    """
+    step = line_step(window)
+    points = []
+    for i in range(0, len(series), step):
+        counts = Counter()
+        for bar in series[i : i + step]:
+            counts.update(bar.counts)
+        points.append(SeriesPoint(series[i].start, counts, Counter(), Counter()))
     rates = []
-    for point in series:
+    for point in points:
         finished = sum(point.counts.values())
         rates.append(point.counts.get("FAILURE", 0) / finished if finished else None)
-    labels, titles = _axis(series, window)
+    labels, titles = _axis(points, window, window.bucket * step)
     return charts.line_chart(
         labels, titles, [charts.Line("failure rate", rates, "bad")], title=title, y_label="failed", unit="%"
     )
