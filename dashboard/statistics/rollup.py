@@ -32,6 +32,7 @@ from typing import NamedTuple
 from celery import states
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from results.models import TaskResult
@@ -244,9 +245,7 @@ def _rows_after(state, cutoff, limit, using):
 def _count(rows, now, using):
     """Add ``rows`` to the buckets; ``(counted, recounted)``."""
     deltas = Deltas()
-    remembered = {}
-    for chunk in batched([row[0] for row in rows]):
-        remembered.update(CountedTask.objects.using(using).in_bulk(chunk))
+    remembered = _remembered([row[0] for row in rows], using)
     keep_from = now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS"))
     new_entries, changed_entries, changed_rows = [], [], []
     counted = recounted = 0
@@ -271,6 +270,21 @@ def _count(rows, now, using):
     insert(CountedTask, new_entries, using)
     insert(CountedTask, changed_entries, using, ["row_id"], list(Counted._fields))
     return counted, recounted
+
+
+def _remembered(ids: list[int], using: str) -> dict[int, CountedTask]:
+    """The recount log's entries of the rows ``ids`` (the ones counted before).
+
+    On PostgreSQL the ids go as one text parameter, split by the database:
+    a thousand ``%s`` would each be adapted and merged into the statement
+    by the driver and Django, in Python, for a lookup that mostly finds
+    nothing (new rows).
+    """
+    entries = CountedTask.objects.using(using)
+    if connections[using].vendor == "postgresql":
+        wanted = RawSQL("SELECT unnest(string_to_array(%s, ',')::bigint[])", [",".join(map(str, ids))])
+        return {entry.row_id: entry for entry in entries.filter(row_id__in=wanted)} if ids else {}
+    return {row_id: entry for chunk in batched(ids) for row_id, entry in entries.in_bulk(chunk).items()}
 
 
 #: A new ``CountedTask`` row, as ``upserts.insert`` reads it (by attribute): no model instance to build.
