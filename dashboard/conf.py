@@ -64,12 +64,13 @@ DEFAULTS = {
     "STATISTICS_PASS_ROWS": 20_000,
     "STATISTICS_STALE": 30,
     "STATISTICS_PAGE_PASS_ROWS": 5_000,
-    # How long figures are kept, per granularity (days): minutes and quarter
-    # hours (STATISTICS_MINUTE_DAYS) serve the windows up to 24 hours, hours
-    # the 7-day window and the ends of longer ones, days everything
-    # (STATISTICS_RETENTION_DAYS).
+    # How long figures are kept, per granularity (days): minutes serve the
+    # 1-hour and 6-hour windows (and the ones before them, for comparison),
+    # quarter hours the 24-hour window, hours the 7-day window and the ends
+    # of longer ones, days everything (STATISTICS_RETENTION_DAYS).
     "STATISTICS_RETENTION_DAYS": 90,
-    "STATISTICS_MINUTE_DAYS": 3,
+    "STATISTICS_MINUTE_DAYS": 1,
+    "STATISTICS_QUARTER_DAYS": 3,
     "STATISTICS_HOUR_DAYS": 62,
     # A task stored again (a new ready state) within this many days of being
     # counted replaces its earlier figures; the pass remembers counted rows

@@ -5,7 +5,8 @@ incremental passes (``rollup.catch_up``) followed by ``rollup.prune()``
 (until nothing is left to prune) would produce at the same ``now``: the
 same ``Bucket`` rows (minute, quarter hour, hour and day; all tasks, task name, worker,
 periodic task; every ready state; runtime and wait histograms) but none
-past its retention (minutes and quarter hours older than ``STATISTICS_MINUTE_DAYS``, hours
+past its retention (minutes older than ``STATISTICS_MINUTE_DAYS``, quarter hours older
+than ``STATISTICS_QUARTER_DAYS``, hours
 older than ``STATISTICS_HOUR_DAYS``, days older than
 ``STATISTICS_RETENTION_DAYS``: they are never built), the same
 ``CountedTask`` log for rows within ``STATISTICS_RECOUNT_DAYS``, the
@@ -408,8 +409,9 @@ class _Builder:
                 if HOUR in wanted and DAY in wanted and self.kept_from[HOUR] <= day:
                     self._write_with_coarser(cursor, HOUR, DAY, day, end, day)
                     wanted = [granularity for granularity in wanted if granularity not in (HOUR, DAY)]
-                if MINUTE in wanted and QUARTER in wanted:  # the quarter hours kept are made of minutes kept
-                    since = max(day, self.kept_from[MINUTE])
+                since = max(day, self.kept_from[MINUTE])
+                if MINUTE in wanted and QUARTER in wanted and since <= max(day, self.kept_from[QUARTER]):
+                    # every quarter hour of the day kept is made of minutes kept
                     self._write_with_coarser(cursor, MINUTE, QUARTER, since, end, self.kept_from[QUARTER])
                     wanted = [granularity for granularity in wanted if granularity not in (MINUTE, QUARTER)]
             for granularity in wanted:

@@ -299,11 +299,10 @@ def _remember(row_id, counted: Counted, entry: CountedTask | None = None) -> Cou
 
 
 def retention_days() -> dict[str, int]:
-    """How many days the figures of each granularity are kept (quarter hours as long as minutes)."""
-    minutes = dashboard_setting("STATISTICS_MINUTE_DAYS")
+    """How many days the figures of each granularity are kept."""
     return {
-        MINUTE: minutes,
-        QUARTER: minutes,
+        MINUTE: dashboard_setting("STATISTICS_MINUTE_DAYS"),
+        QUARTER: dashboard_setting("STATISTICS_QUARTER_DAYS"),
         HOUR: dashboard_setting("STATISTICS_HOUR_DAYS"),
         DAY: dashboard_setting("STATISTICS_RETENTION_DAYS"),
     }

@@ -129,7 +129,8 @@ def test_a_rebuild_equals_the_incremental_passes_then_pruning(sql_encoding):
 
 def test_the_next_pass_goes_on_from_a_rebuild_without_double_counting_or_losing_a_row(settings):
     # nothing past its retention: every bucket kept, as catch_up alone keeps them
-    settings.DASHBOARD = {**settings.DASHBOARD, "STATISTICS_MINUTE_DAYS": 400, "STATISTICS_HOUR_DAYS": 400,
+    settings.DASHBOARD = {**settings.DASHBOARD, "STATISTICS_MINUTE_DAYS": 400, "STATISTICS_QUARTER_DAYS": 400,
+                          "STATISTICS_HOUR_DAYS": 400,
                           "STATISTICS_RETENTION_DAYS": 400}
     rng = random.Random(22)
     store(varied_rows(rng))

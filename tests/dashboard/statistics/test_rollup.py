@@ -163,6 +163,26 @@ def test_a_task_names_bars_lines_and_total_equal_the_raw_rows(window_name):
     assert chart.total == queries.figures(span, Dimension.TASK_NAME, name)
 
 
+def test_every_window_and_the_one_before_it_is_exact_once_old_figures_are_pruned():
+    """The retention of each granularity (minutes a day, quarter hours three) is all the windows ever read."""
+    rng = random.Random(9)
+    store(random_rows(rng, 1500, NOW - timedelta(seconds=10), spread=timedelta(days=5)))
+    rollup.catch_up(now=NOW)
+    while rollup.prune(now=NOW):
+        pass
+    assert not Bucket.objects.filter(granularity="m", start__lt=NOW - timedelta(days=1)).exists()
+    for name, window in WINDOWS.items():
+        period = reports.Period.of(window, NOW)
+        for span in (period.span, period.previous):
+            for dimension, key in [(Dimension.ALL, ""), (Dimension.TASK_NAME, "mail.send")]:
+                assert queries.figures(span, dimension, key).counts == raw_counts(span, dimension, key), name
+        for bar in queries.series(window, period.span):
+            assert bar.counts == raw_counts(Span(bar.start, bar.start + window.bucket)), (name, bar.start)
+        figures, trends = queries.figures_and_trends(period.span, Dimension.WORKER, reports.TREND_STEPS[name])
+        for worker, trend in trends.items():
+            assert sum(trend) == raw_counts(period.span, Dimension.WORKER, worker).total() == figures[worker].finished
+
+
 def test_passes_are_incremental_and_bounded():
     rng = random.Random(3)
     store(random_rows(rng, 700, NOW - timedelta(seconds=10)))
