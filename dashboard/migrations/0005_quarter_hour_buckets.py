@@ -2,8 +2,9 @@
 
 The 24-hour window is drawn and tiled from quarter hours from now on.
 Statistics outlive the results they were counted from, so the quarter
-hours of the figures kept are summed from their minutes (kept as long as
-the quarter hours are), never counted again from results. Histograms are
+hours of the figures kept are summed from their minutes (kept 3 days
+until now, as long as quarter hours are by default), never counted again
+from results. Histograms are
 in the packed form (migration 0004); the two functions that add them are
 this migration's own: the app's may change after it.
 """
