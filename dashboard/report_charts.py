@@ -4,7 +4,6 @@ Every bar links into the task list for its bucket and state, with the
 page's own filter (a task name, a worker), so a failure bar opens those
 failures.
 """
-from collections import Counter
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -15,7 +14,7 @@ from .querystrings import BucketLinks
 from .reports import ordered_states
 from .statistics import histogram
 from .statistics.buckets import DAY, HOUR, Window, line_step
-from .statistics.queries import SeriesPoint
+from .statistics.queries import SeriesPoint, line_points
 
 #: How a bar's start reads under it, per stored granularity of the window.
 LABEL_FORMATS = {DAY: "%b %d", HOUR: "%a %H:%M"}
@@ -58,18 +57,12 @@ def failure_rate(series: list[SeriesPoint], window: Window, title: str) -> chart
     Like the percentile lines, at most ``LINE_POINTS`` points: each hovered
     on its own, and a rate over a few bars reads steadier than over one.
     """
-    step = line_step(window)
-    points = []
-    for i in range(0, len(series), step):
-        counts = Counter()
-        for bar in series[i : i + step]:
-            counts.update(bar.counts)
-        points.append(SeriesPoint(series[i].start, counts, Counter(), Counter()))
+    points = line_points(series, window)
     rates = []
     for point in points:
         finished = sum(point.counts.values())
         rates.append(point.counts.get("FAILURE", 0) / finished if finished else None)
-    labels, titles = _axis(points, window, window.bucket * step)
+    labels, titles = _axis(points, window, window.bucket * line_step(window))
     return charts.line_chart(
         labels, titles, [charts.Line("failure rate", rates, "bad")], title=title, y_label="failed", unit="%"
     )

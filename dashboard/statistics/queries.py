@@ -198,17 +198,28 @@ def _series(window, span, dimension, key, durations):
                 sums[1] += histogram.packed(row[4])
     if not durations:
         return bars, None, None
-    lines = []
-    for j, (runtime, wait) in enumerate(packed):
-        counts = Counter()
-        for bar in bars[j * per_point : (j + 1) * per_point]:
-            counts.update(bar.counts)
-        lines.append(SeriesPoint(bars[j * per_point].start, counts, histogram.unpack(runtime), histogram.unpack(wait)))
+    lines = line_points(bars, window, packed)
     counts = Counter()
     for point in lines:
         counts.update(point.counts)
     runtime, wait = (histogram.unpack(sum(sums[k] for sums in packed)) for k in (0, 1))
     return bars, lines, Figures(counts, runtime, wait)
+
+
+def line_points(bars: list[SeriesPoint], window: Window, packed: list[list[int]] | None = None) -> list[SeriesPoint]:
+    """The points of a line over a chart's ``bars``: each sums ``line_step(window)`` bars' counts.
+
+    With ``packed`` (per point, the packed sums of its runtime and wait
+    histograms), each point's histograms too, unpacked once.
+    """
+    per_point, points = line_step(window), []
+    for j, first in enumerate(range(0, len(bars), per_point)):
+        counts = Counter()
+        for bar in bars[first : first + per_point]:
+            counts.update(bar.counts)
+        runtime, wait = (histogram.unpack(n) for n in packed[j]) if packed else (Counter(), Counter())
+        points.append(SeriesPoint(bars[first].start, counts, runtime, wait))
+    return points
 
 
 def _epoch(moment: datetime) -> int:
