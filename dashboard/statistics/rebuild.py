@@ -3,12 +3,12 @@
 ``rebuild()`` forgets every figure and produces exactly what the
 incremental passes (``rollup.catch_up``) followed by ``rollup.prune()``
 (until nothing is left to prune) would produce at the same ``now``: the
-same ``Bucket`` rows (minute, quarter hour, hour and day; all tasks, task name, worker,
-periodic task; every ready state; runtime and wait histograms) but none
-past its retention (minutes older than ``STATISTICS_MINUTE_DAYS``, quarter hours older
-than ``STATISTICS_QUARTER_DAYS``, hours
-older than ``STATISTICS_HOUR_DAYS``, days older than
-``STATISTICS_RETENTION_DAYS``: they are never built), the same
+same ``Bucket`` rows (minute, quarter hour, hour and day; all tasks, task
+name, worker, periodic task; every ready state; runtime and wait
+histograms) but none past its retention (minutes older than
+``STATISTICS_MINUTE_DAYS``, quarter hours older than
+``STATISTICS_QUARTER_DAYS``, hours older than ``STATISTICS_HOUR_DAYS``,
+days older than ``STATISTICS_RETENTION_DAYS``: they are never built), the same
 ``CountedTask`` log for rows within ``STATISTICS_RECOUNT_DAYS``, the
 watermark of the last row counted, so the next pass goes on from there, and
 every key's ``Activity`` (its latest result, last failure, a periodic
