@@ -38,6 +38,10 @@ SEPARATOR = " · "
 MAX_Y_INTERVALS = 6
 #: At most this many x-axis labels, whatever the number of buckets.
 MAX_X_LABELS = 10
+#: The width of a label's character at the axis' font (11 user units, ``.chart-svg text``), and the least gap
+#: between two labels: longer labels ("Thu 08:00") are shown fewer, never touching.
+LABEL_CHAR_WIDTH = 6.5
+LABEL_GAP = 12
 #: Share of a bucket's slot a bar takes; the rest is the gap between bars.
 BAR_FILL = 0.8
 
@@ -275,8 +279,13 @@ def label_stride(count: int, max_labels: int = MAX_X_LABELS) -> int:
 
 
 def axis_labels(labels: Sequence[str], frame: Frame, max_labels: int = MAX_X_LABELS) -> tuple[XLabel, ...]:
-    """The labels shown under the axis: every bucket's when they fit, else every n-th from the first."""
-    stride = label_stride(len(labels), max_labels)
+    """The labels shown under the axis: every bucket's when they fit, else every n-th from the first.
+
+    At most ``max_labels``, and no more than fit side by side at their length.
+    """
+    longest = max((len(label) for label in labels), default=0)
+    fitting = max(1, int(frame.plot_width // (longest * LABEL_CHAR_WIDTH + LABEL_GAP)))
+    stride = label_stride(len(labels), min(max_labels, fitting))
     return tuple(
         XLabel(index, text, frame.slot_centre(index, len(labels)))
         for index, text in enumerate(labels)

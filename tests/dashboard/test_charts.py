@@ -240,6 +240,14 @@ def test_x_labels_are_thinned_to_at_most_ten(count, shown):
     assert len(strides) <= 1, "labels are evenly spaced"
 
 
+@pytest.mark.parametrize("text", ["Thu 08:00", "Nov 25", "2026-11-25 08:00"])
+def test_long_x_labels_are_thinned_until_none_touches_the_next(text):
+    labels = charts.axis_labels([text] * 168, charts.Frame())
+    width = len(text) * charts.LABEL_CHAR_WIDTH
+    assert 1 < len(labels) <= charts.MAX_X_LABELS
+    assert all(b.x - a.x >= width + charts.LABEL_GAP - 0.5 for a, b in pairwise(labels))
+
+
 def test_rendered_chart_shows_the_thinned_labels_under_their_bars():
     chart = charts.stacked_bars(bars_of(*[(1, 0)] * 96), title="t", order=ORDER)
     texts = [el for el in parse(render(chart)).find_all("text") if el.has_class("chart-x-label")]
