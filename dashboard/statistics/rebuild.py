@@ -53,6 +53,7 @@ from results.models import TaskResult
 from ..conf import dashboard_setting
 from . import activity, histogram, rollup
 from .buckets import DAY, GRANULARITIES, GRANULARITY_LENGTH, HOUR, MINUTE, QUARTER, bucket_start, ceil_to
+from .functions import microseconds_sql
 from .models import Activity, Bucket, CountedTask, Dimension, RollupState
 
 FAST_VENDORS = ("postgresql", "sqlite", "mysql")
@@ -66,9 +67,7 @@ STEPS = {MINUTE: "1 minute", QUARTER: "15 minutes", HOUR: "1 hour", DAY: "1 day"
 EPOCH_SQL = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 
 
-def duration_milliseconds(microseconds: int) -> float:
-    """The duration the pass computes for a difference of ``microseconds`` (``rollup.milliseconds``)."""
-    return rollup.milliseconds(timedelta(microseconds=microseconds), timedelta(0))
+duration_milliseconds = rollup.milliseconds_of
 
 
 def _bin_of_microseconds(microseconds: int) -> int:
@@ -91,17 +90,6 @@ def thresholds() -> list[int]:
 
 
 # --- per-vendor SQL ----------------------------------------------------------
-
-
-def _microseconds_sql(vendor, later, earlier):
-    """Whole microseconds from ``earlier`` to ``later`` (NULL when either is)."""
-    if vendor == "postgresql":
-        # date_part gives the interval's seconds as a double (EXTRACT's numeric is slower): microseconds
-        # below 2**53, so rounding them back is exact
-        return f"CAST(round(date_part('epoch', {later} - {earlier}) * 1000000) AS bigint)"
-    if vendor == "mysql":
-        return f"TIMESTAMPDIFF(MICROSECOND, {earlier}, {later})"
-    return f"django_timestamp_diff({later}, {earlier})"  # Django's SQLite function
 
 
 def _double_sql(vendor, expression):
@@ -371,8 +359,8 @@ class _Builder:
         return (
             f"SELECT {done} AS done, {q('status')} AS status, COALESCE({q('task_name')}, '') AS t,"
             f" COALESCE({q('worker')}, '') AS w, COALESCE({q('periodic_task_name')}, '') AS p,"
-            f" {_microseconds_sql(self.vendor, done, started)} AS ru,"
-            f" {_microseconds_sql(self.vendor, started, created)} AS wu"
+            f" {microseconds_sql(self.vendor, done, started)} AS ru,"
+            f" {microseconds_sql(self.vendor, started, created)} AS wu"
             f" FROM {q(TaskResult._meta.db_table)}"
             f" WHERE {self._ready_sql(bounded)}"
         )
@@ -573,8 +561,8 @@ class _Builder:
                 f" FROM (SELECT {q('id')} AS id, {done} AS done, {q('status')} AS status,"
                 f" COALESCE({q('task_name')}, '') AS t, COALESCE({q('worker')}, '') AS w,"
                 f" COALESCE({q('periodic_task_name')}, '') AS p,"
-                f" {_microseconds_sql(self.vendor, done, started)} AS ru,"
-                f" {_microseconds_sql(self.vendor, started, created)} AS wu"
+                f" {microseconds_sql(self.vendor, done, started)} AS ru,"
+                f" {microseconds_sql(self.vendor, started, created)} AS wu"
                 f" FROM {q(TaskResult._meta.db_table)}"
                 f" WHERE {q('status')} IN ({', '.join(['%s'] * len(rollup.READY_STATES))})"
                 f" AND {done} >= %s AND {done} <= %s{fence}) r",

@@ -41,11 +41,16 @@ from results.utils import batched
 from ..conf import dashboard_setting
 from . import activity, histogram
 from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, QUARTER, bucket_start
+from .functions import Microseconds
 from .models import Bucket, CountedTask, Dimension, RollupState
 from .upserts import insert
 
 READY_STATES = sorted(states.READY_STATES)
-ROW_FIELDS = ("id", "date_done", "status", "task_name", "worker", "periodic_task_name", "date_started", "date_created")
+#: What the pass reads of a result: its runtime and queue wait as whole microseconds (``Microseconds``).
+ROW_FIELDS = (
+    "id", "date_done", "status", "task_name", "worker", "periodic_task_name",
+    Microseconds("date_done", "date_started"), Microseconds("date_started", "date_created"),
+)
 
 
 class PassResult(NamedTuple):
@@ -85,16 +90,23 @@ def milliseconds(later, earlier):
     return max((later - earlier).total_seconds() * 1000, 0.0)
 
 
+def milliseconds_of(microseconds: int | None) -> float | None:
+    """``milliseconds`` of two datetimes ``microseconds`` apart: the same float, to the last bit."""
+    if microseconds is None:
+        return None
+    return milliseconds(timedelta(microseconds=microseconds), timedelta(0))
+
+
 def counted_from_row(row) -> Counted:
-    _id, date_done, status, task_name, worker, periodic, date_started, date_created = row
+    _id, date_done, status, task_name, worker, periodic, runtime_us, wait_us = row
     return Counted(
         date_done=date_done,
         status=status,
         task_name=task_name or "",
         worker=worker or "",
         periodic_task_name=periodic or "",
-        runtime_ms=milliseconds(date_done, date_started),
-        wait_ms=milliseconds(date_started, date_created),
+        runtime_ms=milliseconds_of(runtime_us),
+        wait_ms=milliseconds_of(wait_us),
     )
 
 

@@ -1,10 +1,12 @@
 """The statistics' database functions give what Python computes, on every database."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.statistics.functions import EpochSeconds
+from dashboard.statistics import rollup
+from dashboard.statistics.functions import EpochSeconds, Microseconds
 from dashboard.statistics.models import Bucket
+from results.models import TaskResult
 
 pytestmark = pytest.mark.django_db
 
@@ -21,3 +23,21 @@ def test_epoch_seconds_are_whole_utc_seconds_since_1970():
         Bucket.objects.create(granularity="m", start=moment, dimension="a", key=str(i), status="SUCCESS", count=1)
     found = dict(Bucket.objects.values_list("key", EpochSeconds("start")))
     assert found == {str(i): int(moment.timestamp()) for i, moment in enumerate(MOMENTS)}
+
+
+def test_microseconds_between_two_datetimes_are_what_python_subtracts(make_task):
+    done = datetime(2026, 12, 2, 10, 15, 59, 123456, tzinfo=UTC)
+    starts = [
+        done, done - timedelta(microseconds=1), done - timedelta(days=3, seconds=7, microseconds=999999),
+        done + timedelta(milliseconds=250),  # a worker's clock ahead: a negative duration, clamped later
+        None,
+    ]
+    for i, started in enumerate(starts):
+        make_task(task_id=f"us-{i}", date_done=done, date_started=started)
+    found = dict(TaskResult.objects.filter(task_id__startswith="us-").values_list(
+        "task_id", Microseconds("date_done", "date_started")))
+    assert found == {
+        f"us-{i}": None if started is None else (done - started) // timedelta(microseconds=1)
+        for i, started in enumerate(starts)
+    }
+    assert rollup.milliseconds_of(found["us-3"]) == 0.0 and rollup.milliseconds_of(None) is None
