@@ -42,10 +42,16 @@ def record(rows: list, using: str) -> None:
         for dimension, key in keys_of(counted):
             wanted.setdefault(dimension, set()).add(key)
     known = {}
-    for dimension, keys in wanted.items():
-        for chunk in batched(sorted(keys)):
-            for activity in Activity.objects.using(using).filter(dimension=dimension, key__in=chunk):
-                known[(activity.dimension, activity.key)] = activity
+    places = [(dimension, key) for dimension, keys in wanted.items() for key in sorted(keys)]
+    for chunk in batched(places):  # one query for a pass's few keys, in batches when there are many
+        keys = {}
+        for dimension, key in chunk:
+            keys.setdefault(dimension, []).append(key)
+        which = Q(pk__in=[])
+        for dimension, names in keys.items():
+            which |= Q(dimension=dimension, key__in=names)
+        for activity in Activity.objects.using(using).filter(which):
+            known[(activity.dimension, activity.key)] = activity
     for row_id, counted in rows:
         for dimension, key in keys_of(counted):
             activity = known.get((dimension, key))

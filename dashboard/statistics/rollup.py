@@ -193,12 +193,18 @@ class Deltas:
         for dimension, names in keys.items():
             touched |= Q(dimension=dimension, key__in=sorted(names))
         existing = {}
-        for granularity, moments in starts.items():
-            for chunk in batched(sorted(moments)):
-                rows = Bucket.objects.using(using).filter(touched, granularity=granularity, start__in=chunk)
-                for *key, pk, count, runtime, wait in rows.values_list(*BUCKET_KEY, "id", "count", "runtime", "wait"):
-                    granularity_, dimension, name, start, status = key
-                    existing[(granularity_, start, dimension, name, status)] = (pk, count, runtime, wait)
+        places = [(granularity, start) for granularity, moments in starts.items() for start in sorted(moments)]
+        for chunk in batched(places):  # one query for the few starts of a pass, in batches on a long catch-up
+            at = defaultdict(list)
+            for granularity, start in chunk:
+                at[granularity].append(start)
+            when = Q(pk__in=[])
+            for granularity, moments in at.items():
+                when |= Q(granularity=granularity, start__in=moments)
+            rows = Bucket.objects.using(using).filter(touched, when)
+            for *key, pk, count, runtime, wait in rows.values_list(*BUCKET_KEY, "id", "count", "runtime", "wait"):
+                granularity, dimension, name, start, status = key
+                existing[(granularity, start, dimension, name, status)] = (pk, count, runtime, wait)
         return existing
 
 
