@@ -16,8 +16,10 @@ SHORT_ID_LENGTH = 8
 STATUS_TONES = {
     states.SUCCESS: "ok",
     states.FAILURE: "bad",
-    states.REVOKED: "bad",
-    states.REJECTED: "bad",
+    # Stopped before or while running (revoked, rejected by a worker): not the task's own error, and a colour
+    # of their own where the charts stack them on the failures.
+    states.REVOKED: "stopped",
+    states.REJECTED: "stopped",
     states.RETRY: "warn",
     states.STARTED: "busy",
     states.RECEIVED: "wait",

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from itertools import pairwise
 
 import pytest
+from celery import states
 from django.template import Context, Template
 from django.utils import translation
 
@@ -508,3 +509,9 @@ def test_sparkline_of_no_value():
     assert spark.empty
     html = render(spark)
     assert "<svg" not in html and 'title="t: no data"' in html
+
+
+def test_the_ready_states_a_chart_stacks_each_have_their_own_colour():
+    stacked = [states.SUCCESS, states.FAILURE, states.REVOKED, "IGNORED"]
+    assert len({charts.tone_for(state) for state in stacked}) == len(stacked)
+    assert charts.tone_for(states.REJECTED) == charts.tone_for(states.REVOKED) == "stopped"
