@@ -18,6 +18,7 @@ from django.db.models import Max, Q
 
 from results.utils import batched
 
+from .lookups import any_of
 from .models import Activity, Dimension
 from .upserts import insert
 
@@ -37,20 +38,10 @@ def record(rows: list, using: str) -> None:
     """Move each key's activity to the latest of ``rows``: ``(row_id, Counted)`` pairs in pass order."""
     if not rows:
         return
-    wanted = {}
-    for _row_id, counted in rows:
-        for dimension, key in keys_of(counted):
-            wanted.setdefault(dimension, set()).add(key)
+    wanted = sorted({place for _row_id, counted in rows for place in keys_of(counted)})
     known = {}
-    places = [(dimension, key) for dimension, keys in wanted.items() for key in sorted(keys)]
-    for chunk in batched(places):  # one query for a pass's few keys, in batches when there are many
-        keys = {}
-        for dimension, key in chunk:
-            keys.setdefault(dimension, []).append(key)
-        which = Q(pk__in=[])
-        for dimension, names in keys.items():
-            which |= Q(dimension=dimension, key__in=names)
-        for activity in Activity.objects.using(using).filter(which):
+    for chunk in batched(wanted):  # one query for a pass's few keys, in batches when there are many
+        for activity in Activity.objects.using(using).filter(any_of(chunk, "dimension", "key")):
             known[(activity.dimension, activity.key)] = activity
     for row_id, counted in rows:
         for dimension, key in keys_of(counted):

@@ -42,6 +42,7 @@ from ..conf import dashboard_setting
 from . import activity, histogram
 from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, QUARTER, bucket_start
 from .functions import Microseconds
+from .lookups import any_of
 from .models import Bucket, CountedTask, Dimension, RollupState
 from .upserts import insert
 
@@ -185,23 +186,12 @@ class Deltas:
 
     def _existing(self, using, changes):
         """``{bucket key: (id, count, runtime, wait)}`` of the buckets changed: only the starts and keys touched."""
-        starts, keys = defaultdict(set), defaultdict(set)
-        for granularity, start, dimension, key, _status in changes:
-            starts[granularity].add(start)
-            keys[dimension].add(key)
-        touched = Q()
-        for dimension, names in keys.items():
-            touched |= Q(dimension=dimension, key__in=sorted(names))
+        places = sorted({(granularity, start) for granularity, start, _dimension, _key, _status in changes})
+        keys = sorted({(dimension, key) for _granularity, _start, dimension, key, _status in changes})
+        touched = any_of(keys, "dimension", "key")
         existing = {}
-        places = [(granularity, start) for granularity, moments in starts.items() for start in sorted(moments)]
         for chunk in batched(places):  # one query for the few starts of a pass, in batches on a long catch-up
-            at = defaultdict(list)
-            for granularity, start in chunk:
-                at[granularity].append(start)
-            when = Q(pk__in=[])
-            for granularity, moments in at.items():
-                when |= Q(granularity=granularity, start__in=moments)
-            rows = Bucket.objects.using(using).filter(touched, when)
+            rows = Bucket.objects.using(using).filter(touched, any_of(chunk, "granularity", "start"))
             for *key, pk, count, runtime, wait in rows.values_list(*BUCKET_KEY, "id", "count", "runtime", "wait"):
                 granularity, dimension, name, start, status = key
                 existing[(granularity, start, dimension, name, status)] = (pk, count, runtime, wait)
