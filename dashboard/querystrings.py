@@ -80,8 +80,9 @@ class BucketLinks:
 
     def _date(self, moment: datetime) -> str:
         """``quote_plus(_local(moment))``: of an ISO date's characters (digits, ``-T.:``) only ``:`` is quoted."""
-        return moment.astimezone(self.zone).replace(tzinfo=None).isoformat().replace(":", "%3A")
+        return _local(moment, self.zone).replace(":", "%3A")
 
 
-def _local(moment: datetime) -> str:
-    return timezone.localtime(moment).replace(tzinfo=None).isoformat()
+def _local(moment: datetime, zone=None) -> str:
+    """``moment`` as the task list's form shows it: in ``zone`` (the current time zone), without its offset."""
+    return timezone.localtime(moment, zone).replace(tzinfo=None).isoformat()

@@ -67,11 +67,8 @@ STEPS = {MINUTE: "1 minute", QUARTER: "15 minutes", HOUR: "1 hour", DAY: "1 day"
 EPOCH_SQL = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 
 
-duration_milliseconds = rollup.milliseconds_of
-
-
 def _bin_of_microseconds(microseconds: int) -> int:
-    return histogram.bin_of(duration_milliseconds(microseconds))
+    return histogram.bin_of(rollup.milliseconds_of(microseconds))
 
 
 def thresholds() -> list[int]:

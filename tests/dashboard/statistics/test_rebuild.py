@@ -75,8 +75,8 @@ def test_thresholds_are_the_first_microsecond_of_every_bin():
     edges = rebuild.thresholds()
     assert len(edges) == histogram.LAST_BIN + 1
     for b in range(1, histogram.LAST_BIN + 1):
-        assert histogram.bin_of(rebuild.duration_milliseconds(edges[b])) == b
-        assert histogram.bin_of(rebuild.duration_milliseconds(edges[b] - 1)) == b - 1
+        assert histogram.bin_of(rollup.milliseconds_of(edges[b])) == b
+        assert histogram.bin_of(rollup.milliseconds_of(edges[b] - 1)) == b - 1
     assert all(a < b for a, b in zip(edges, edges[1:], strict=False))
 
 
@@ -102,8 +102,8 @@ def test_the_databases_bins_and_milliseconds_equal_pythons():
         builder.drop_tables()
     assert len(found) == len(values)
     for micro, rb, wb, ms in found:
-        assert (micro, rb, wb) == (micro, histogram.bin_of(rebuild.duration_milliseconds(micro)), None)
-        assert ms == rebuild.duration_milliseconds(micro), micro
+        assert (micro, rb, wb) == (micro, histogram.bin_of(rollup.milliseconds_of(micro)), None)
+        assert ms == rollup.milliseconds_of(micro), micro
 
 
 @pytest.mark.parametrize("sql_encoding", [None, False], ids=["default", "python-encoding"])
