@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pytest
 from celery import states
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from dashboard.models import Activity, Bucket, CountedTask, RollupState
-from dashboard.statistics import histogram, rebuild, rollup
+from dashboard.statistics import activity, histogram, rebuild, rollup
 from demo.seed import dates_as_given
 from results.models import TaskResult
 
@@ -189,3 +189,33 @@ def test_a_rebuild_leaves_the_planner_statistics_of_the_tables_it_filled():
         )
         analyzed = {row[0] for row in cursor.fetchall()}
     assert analyzed == {Bucket._meta.db_table, CountedTask._meta.db_table, Activity._meta.db_table}
+
+
+def _indexes_of(table):
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    return {
+        name: (tuple(c["columns"]), c["primary_key"], c["unique"], c["index"]) for name, c in constraints.items()
+        if c["index"] or c["primary_key"] or c["unique"]
+    }
+
+
+def test_the_recount_log_has_its_indexes_after_a_rebuild_and_after_one_that_failed(monkeypatch):
+    table = CountedTask._meta.db_table
+    before = _indexes_of(table)
+    assert any(primary for _columns, primary, _unique, _index in before.values())
+    store(random_rows(random.Random(8), 80, NOW))
+    rebuild.rebuild(now=NOW)
+    assert _indexes_of(table) == before
+    with pytest.raises(IntegrityError), transaction.atomic():  # the primary key is enforced again
+        entry = CountedTask.objects.first()
+        CountedTask.objects.create(row_id=entry.row_id, date_done=NOW, status=states.SUCCESS)
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(activity, "rebuild", fail)  # after the log is written, before the rebuild commits
+    with pytest.raises(RuntimeError):
+        rebuild.rebuild(now=NOW + timedelta(minutes=1))
+    assert _indexes_of(table) == before
+    assert CountedTask.objects.count() > 0  # the rebuild before is still there, whole
