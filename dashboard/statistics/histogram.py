@@ -49,9 +49,18 @@ LANE_DIGITS = LANE_BITS // 4
 _LANE_MASK = (1 << LANE_BITS) - 1
 
 
+#: ``lane(b)``: one duration in bin ``b``, packed; precomputed (the pass adds one per row, dimension and histogram).
+_LANES = tuple(1 << (LANE_BITS * b) for b in range(LAST_BIN + 1))
+
+
+def lane(bin_number: int) -> int:
+    """One duration in bin ``bin_number`` as a packed integer: added to a packed histogram, it counts there."""
+    return _LANES[bin_number]
+
+
 def encode(counts: Counter) -> str:
     """The stored text of ``counts`` (bins with a positive count only); ``""`` when there are none."""
-    return encode_packed(_packed_counts(counts))
+    return encode_packed(pack(counts))
 
 
 def encode_packed(total: int) -> str:
@@ -65,14 +74,17 @@ def encode_packed(total: int) -> str:
     return f"{empty_low_lanes};{digits[: len(digits) - empty_low_lanes * LANE_DIGITS]}"
 
 
-def add(text: str | None, change: Counter) -> str:
-    """A stored histogram with ``change`` added (a count taken below zero is dropped)."""
-    if not change:
-        return text or ""
-    if all(n >= 0 for n in change.values()):  # the usual case, kept packed
-        return encode_packed((packed(text) if text else 0) + _packed_counts(change))
-    counts = decode(text)
-    counts.update(change)
+def add(text: str | None, added: int = 0, taken: int = 0) -> str:
+    """A stored histogram with the packed counts ``added`` added and ``taken`` taken back.
+
+    Both are sums of ``lane``s (never negative, so no lane borrows from
+    the next). A count taken below zero is dropped.
+    """
+    total = (packed(text) if text else 0) + added
+    if not taken:  # the usual case, kept packed
+        return encode_packed(total) if added else text or ""
+    counts = unpack(total)
+    counts.subtract(unpack(taken))
     return encode(counts)
 
 
@@ -80,7 +92,8 @@ def decode(text: str | None) -> Counter:
     return merge([text])
 
 
-def _packed_counts(counts: Counter) -> int:
+def pack(counts: Counter) -> int:
+    """``counts`` as one packed integer (its positive counts only)."""
     return sum(n << (LANE_BITS * b) for b, n in counts.items() if n > 0)
 
 

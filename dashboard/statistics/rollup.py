@@ -25,7 +25,6 @@ It never runs on the workers' write path: a Celery periodic task
 (``dashboard.tasks.rollup_statistics``), ``manage.py rollup``, and a page
 whose figures are stale run it.
 """
-from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -92,10 +91,14 @@ def milliseconds(later, earlier):
 
 
 def milliseconds_of(microseconds: int | None) -> float | None:
-    """``milliseconds`` of two datetimes ``microseconds`` apart: the same float, to the last bit."""
+    """``milliseconds`` of two datetimes ``microseconds`` apart: the same float, to the last bit.
+
+    ``timedelta.total_seconds()`` is the whole microseconds divided by
+    10**6, one correctly rounded division of integers, as here.
+    """
     if microseconds is None:
         return None
-    return milliseconds(timedelta(microseconds=microseconds), timedelta(0))
+    return max(microseconds / 1_000_000 * 1000, 0.0)
 
 
 def counted_from_row(row) -> Counted:
@@ -119,46 +122,50 @@ def counted_from_log(entry: CountedTask) -> Counted:
 
 
 class Deltas:
-    """Changes to buckets: counts and histogram counts to add (or take back).
+    """Changes to buckets: counts to add (or take back), and durations added and taken back, packed.
 
     A row is added once, to its minute (for each of its dimensions); the
     quarter hours, hours and days are summed from the minutes when the
     changes are written (``changes``): a pass's rows fall in a few minutes.
+    A change is ``[count, runtime added, wait added, runtime taken back,
+    wait taken back]``, the durations as packed histograms
+    (``histogram.lane``): adding a row to one is adding an integer.
     """
 
     def __init__(self):
-        self.minutes = defaultdict(lambda: [0, Counter(), Counter()])
+        self.minutes = {}
 
     def add(self, counted: Counted, sign: int = 1):
-        runtime_bin = None if counted.runtime_ms is None else histogram.bin_of(counted.runtime_ms)
-        wait_bin = None if counted.wait_ms is None else histogram.bin_of(counted.wait_ms)
+        runtime = 0 if counted.runtime_ms is None else histogram.lane(histogram.bin_of(counted.runtime_ms))
+        wait = 0 if counted.wait_ms is None else histogram.lane(histogram.bin_of(counted.wait_ms))
         minute, status = bucket_start(counted.date_done, MINUTE), counted.status
+        runtime_at = 1 if sign > 0 else 3  # where its durations go: added, or taken back
         for dimension, key in counted.dimensions():
-            change = self.minutes[(minute, dimension, key, status)]
+            place = (minute, dimension, key, status)
+            change = self.minutes.get(place)
+            if change is None:
+                change = self.minutes[place] = [0, 0, 0, 0, 0]
             change[0] += sign
-            if runtime_bin is not None:
-                change[1][runtime_bin] += sign
-            if wait_bin is not None:
-                change[2][wait_bin] += sign
+            change[runtime_at] += runtime
+            change[runtime_at + 1] += wait
 
     @property
     def changes(self) -> dict:
-        """``{(granularity, start, dimension, key, status): [count, runtime, wait]}`` of every bucket changed."""
+        """``{(granularity, start, dimension, key, status): change}`` of every bucket changed (as ``minutes``)."""
         result = {}
         coarser = {}
-        for (minute, dimension, key, status), (count, runtime, wait) in self.minutes.items():
+        for (minute, dimension, key, status), change in self.minutes.items():
             starts = coarser.get(minute)
             if starts is None:
                 starts = coarser[minute] = tuple((g, bucket_start(minute, g)) for g in GRANULARITIES)
             for granularity, start in starts:
                 bucket = (granularity, start, dimension, key, status)
-                change = result.get(bucket)
-                if change is None:
-                    result[bucket] = [count, Counter(runtime), Counter(wait)]
+                total = result.get(bucket)
+                if total is None:
+                    result[bucket] = list(change)
                 else:
-                    change[0] += count
-                    change[1].update(runtime)
-                    change[2].update(wait)
+                    for i, value in enumerate(change):
+                        total[i] += value
         return result
 
     def apply(self, using):
@@ -166,7 +173,7 @@ class Deltas:
         changes = self.changes
         existing = self._existing(using, changes)
         written, emptied = [], []
-        for key, (count, runtime, wait) in changes.items():
+        for key, (count, runtime, wait, runtime_taken, wait_taken) in changes.items():
             pk, old_count, old_runtime, old_wait = existing.get(key, (None, 0, "", ""))
             if pk is None and count <= 0:
                 continue  # taking back from a bucket already pruned
@@ -176,9 +183,9 @@ class Deltas:
                     emptied.append(pk)
                 continue
             granularity, start, dimension, name, status = key
-            written.append(Bucket(
-                granularity=granularity, start=start, dimension=dimension, key=name, status=status, count=new_count,
-                runtime=histogram.add(old_runtime, runtime), wait=histogram.add(old_wait, wait),
+            written.append(BucketRow(
+                granularity, start, dimension, name, status, new_count,
+                histogram.add(old_runtime, runtime, runtime_taken), histogram.add(old_wait, wait, wait_taken),
             ))
         insert(Bucket, written, using, BUCKET_KEY, ["count", "runtime", "wait"])
         for chunk in batched(emptied):
@@ -199,6 +206,19 @@ class Deltas:
 
 
 BUCKET_KEY = ["granularity", "dimension", "key", "start", "status"]
+
+
+class BucketRow(NamedTuple):
+    """A ``Bucket`` row as ``upserts.insert`` reads it (by attribute): no model instance to build."""
+
+    granularity: str
+    start: datetime
+    dimension: str
+    key: str
+    status: str
+    count: int
+    runtime: str
+    wait: str
 
 
 def database():

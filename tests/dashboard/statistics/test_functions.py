@@ -1,4 +1,5 @@
 """The statistics' database functions give what Python computes, on every database."""
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,3 +42,13 @@ def test_microseconds_between_two_datetimes_are_what_python_subtracts(make_task)
         for i, started in enumerate(starts)
     }
     assert rollup.milliseconds_of(found["us-3"]) == 0.0 and rollup.milliseconds_of(None) is None
+
+
+def test_milliseconds_of_microseconds_is_the_float_subtracting_datetimes_gives():
+    rng = random.Random(3)
+    done = datetime(2026, 12, 2, 10, 15, 59, 123456, tzinfo=UTC)
+    spans = [0, 1, -1, 999, 10**6 - 1, 86_400 * 10**6 + 7, 2**53 + 1]
+    spans += [rng.randrange(-10**9, 10**13) for _ in range(5000)]
+    for microseconds in spans:
+        exact = rollup.milliseconds(done, done - timedelta(microseconds=microseconds))
+        assert rollup.milliseconds_of(microseconds) == exact, microseconds

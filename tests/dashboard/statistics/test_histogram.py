@@ -62,10 +62,15 @@ def test_adding_to_a_stored_histogram_equals_encoding_the_sum(seed):
     stored = Counter({rng.randint(0, histogram.LAST_BIN): rng.randint(1, 10**6) for _ in range(rng.randint(0, 40))})
     more = Counter({rng.randint(0, histogram.LAST_BIN): rng.randint(1, 9) for _ in range(rng.randint(1, 6))})
     text = histogram.encode(stored)
-    assert histogram.add(text, more) == histogram.encode(stored + more)
+    assert histogram.add(text, histogram.pack(more)) == histogram.encode(stored + more)
+    assert histogram.add(text) == text
     assert histogram.encode_packed(histogram.packed(text) if text else 0) == text
-    taken_back = Counter({b: -stored[b] - 1 for b in list(stored)[:2]})  # more than was there: dropped
-    assert histogram.add(text, taken_back) == histogram.encode(stored + taken_back)
+    taken_back = Counter({b: stored[b] + 1 for b in list(stored)[:2]})  # more than was there: dropped
+    expected = Counter(stored + more)
+    expected.subtract(taken_back)
+    assert histogram.add(text, histogram.pack(more), histogram.pack(taken_back)) == histogram.encode(expected)
+    one_more = sum(histogram.lane(b) for b in more.elements())  # what the pass adds, a duration at a time
+    assert histogram.add(text, one_more) == histogram.encode(stored + more)
 
 
 @pytest.mark.parametrize("seed", range(10))
