@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from results.conf import task_id_max_length
 
 # The statistics tables are this app's models too (``dashboard.statistics``).
-from .statistics.models import Activity, Bucket, CountedTask, RollupState
+from .statistics.models import Activity, Bucket, CountedTask, Failure, FailureGroup, RollupState
 
-__all__ = ["Activity", "AuditEntry", "AuditedTask", "Bucket", "CountedTask", "RollupState"]
+__all__ = [
+    "Activity", "AuditEntry", "AuditedTask", "Bucket", "CountedTask", "Failure", "FailureGroup", "RollupState",
+]
 
 
 class AuditEntry(models.Model):

@@ -30,8 +30,9 @@ COLUMNS = {Dimension.TASK_NAME: "task_name", Dimension.WORKER: "worker", Dimensi
 
 
 def keys_of(counted) -> list[tuple[str, str]]:
-    """``(dimension, key)`` of every activity a counted row updates: its figures' keys but "all tasks"."""
-    return [place for place in counted.dimensions() if place[0] != Dimension.ALL]
+    """``(dimension, key)`` of every activity a counted row updates: its figures' keys but "all tasks" and its
+    failure group (whose first and last seen its ``FailureGroup`` holds)."""
+    return [place for place in counted.dimensions() if place[0] in COLUMNS]
 
 
 def record(rows: list, using: str) -> None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from results.conf import task_id_max_length
 
+from ..fingerprints import DIGEST_LENGTH as FINGERPRINT_LENGTH
 from .buckets import DAY, HOUR, MINUTE, QUARTER
 
 
@@ -17,6 +18,7 @@ class Dimension(models.TextChoices):
     TASK_NAME = "t", _("task name")
     WORKER = "w", _("worker")
     PERIODIC = "p", _("periodic task")
+    FAILURE = "f", _("failure group")
 
 
 class Granularity(models.TextChoices):
@@ -71,6 +73,7 @@ class CountedTask(models.Model):
     periodic_task_name = models.CharField(max_length=255, blank=True)
     runtime_ms = models.FloatField(null=True)
     wait_ms = models.FloatField(null=True)
+    fingerprint = models.CharField(max_length=FINGERPRINT_LENGTH, blank=True, default="")  # of a FAILURE
 
     def __str__(self):
         return f"row {self.row_id} ({self.status})"
@@ -115,3 +118,59 @@ class Activity(models.Model):
     @property
     def gap_seconds(self) -> list[float]:
         return [float(gap) for gap in self.gaps.split()]
+
+
+class FailureGroup(models.Model):
+    """The failures that share a cause (``fingerprints.Fingerprint``), and what the operators decided about it.
+
+    Its figures (``count``, first and last seen, a sample, the task names
+    and workers involved) are kept by the statistics pass as it counts the
+    FAILURE rows; counts per time bucket are ``Bucket`` rows of the
+    ``failure group`` dimension. ``state`` is the operators': resolved and
+    ignored are set by hand; a resolved group that fails again after
+    ``resolved_at`` becomes regressed, by the pass.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+        REGRESSED = "regressed", _("regressed")
+        IGNORED = "ignored", _("ignored")
+
+    digest = models.CharField(max_length=FINGERPRINT_LENGTH, unique=True)
+    exception_type = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)  # normalised
+    where = models.CharField(max_length=255, blank=True)
+    count = models.PositiveBigIntegerField(default=0)
+    first_seen = models.DateTimeField(null=True)
+    last_seen = models.DateTimeField(null=True, db_index=True)
+    sample_row_id = models.BigIntegerField(null=True)  # the latest failure counted: its traceback is the sample
+    task_names = models.TextField(blank=True, default="")  # one per line, sorted, the first NAMES_KEPT
+    workers = models.TextField(blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    resolved_at = models.DateTimeField(null=True)
+    state_changed = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"{self.digest} {self.exception_type}: {self.message[:60]} ({self.count})"
+
+
+class Failure(models.Model):
+    """Which failure group a FAILURE row is in: what ``?fingerprint=`` filters the task list on.
+
+    Keyed by the result row's id (no foreign key: results expire). It
+    holds the row's current ``date_done``: a row stored again is
+    fingerprinted again.
+    """
+
+    row_id = models.BigIntegerField(primary_key=True)
+    digest = models.CharField(max_length=FINGERPRINT_LENGTH)
+    date_done = models.DateTimeField(db_index=True)  # pruned by it
+    task_name = models.CharField(max_length=task_id_max_length(), blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["digest", "date_done", "row_id"], name="dashboard_failure_digest_done")]
+
+    def __str__(self):
+        return f"row {self.row_id} in {self.digest}"

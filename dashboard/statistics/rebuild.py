@@ -46,16 +46,17 @@ incremental passes.
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+from celery import states
 from django.db import connections, models, transaction
 from django.utils import timezone
 
 from results.models import TaskResult
 
 from ..conf import dashboard_setting
-from . import activity, histogram, rollup
+from . import activity, failures, histogram, rollup
 from .buckets import DAY, GRANULARITIES, GRANULARITY_LENGTH, HOUR, MINUTE, QUARTER, bucket_start, ceil_to
 from .functions import microseconds_sql
-from .models import Activity, Bucket, CountedTask, Dimension, RollupState
+from .models import Activity, Bucket, CountedTask, Dimension, Failure, RollupState
 
 FAST_VENDORS = ("postgresql", "sqlite", "mysql")
 SQL_ENCODING_VENDORS = ("postgresql", "mysql")
@@ -201,6 +202,7 @@ def rebuild(
     connection = connections[using]
     if connection.vendor not in FAST_VENDORS:
         _forget(using)
+        failures.forget(using)
         counted = rollup.catch_up(now=now, using=using, progress=progress)
         while rollup.prune(now=now, using=using):
             pass
@@ -220,6 +222,8 @@ def rebuild(
         builder = _Builder(connection, cutoff, sql_encoding, kept_from(now))
         total = 0
         try:
+            failed = ready.filter(status=states.FAILURE)
+            failures.fingerprint_missing(failed, using)
             builder.create_tables()
             builder.load()
             day = ready.order_by("date_done").values_list("date_done", flat=True).first()
@@ -235,6 +239,7 @@ def rebuild(
         finally:
             builder.drop_tables()
         activity.rebuild(ready, using)
+        failures.rebuild(using, now)
         last = ready.order_by("-date_done", "-id").values_list("date_done", "id").first()
         state.done_until, state.done_until_id = last if last else (None, 0)
         state.counted = total
@@ -322,7 +327,7 @@ class _Builder:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} (m {t['when']}, q {t['when']}, h {t['when']}, d {t['when']},"
                 f" t {t['key']},"
-                f" w {t['key']}, p {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
+                f" w {t['key']}, p {t['key']}, f {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
             )
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {GROUPS_TABLE} (s {t['when']}, dim {t['dim']}, k {t['key']},"
@@ -342,7 +347,7 @@ class _Builder:
             return
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {ROWS_TABLE} AS SELECT r.done, r.t, r.w, r.p, r.status,"
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} AS SELECT r.done, r.t, r.w, r.p, r.f, r.status,"
                 f" CAST(r.rb AS smallint) AS rb, CAST(r.wb AS smallint) AS wb"
                 f" FROM ({self.binned_rows_sql(self._source_sql(bounded=False))}) r ORDER BY r.done",
                 self._ready_params(),
@@ -379,10 +384,25 @@ class _Builder:
         return (
             f"SELECT {done} AS done, {q('status')} AS status, COALESCE({q('task_name')}, '') AS t,"
             f" COALESCE({q('worker')}, '') AS w, COALESCE({q('periodic_task_name')}, '') AS p,"
+            f" {self._fingerprint_sql()} AS f,"
             f" {microseconds_sql(self.vendor, done, started)} AS ru,"
             f" {microseconds_sql(self.vendor, started, created)} AS wu"
             f" FROM {q(TaskResult._meta.db_table)}"
             f" WHERE {self._ready_sql(bounded)}"
+        )
+
+    def _fingerprint_sql(self):
+        """A FAILURE row's failure group, as ``failures.fingerprint_missing`` left it in ``Failure`` ('' for others).
+
+        A lookup by primary key for the failures only, not a join: the
+        results' own columns stay unqualified in the statements around it.
+        """
+        q = self.quote
+        results, mapping = q(TaskResult._meta.db_table), q(Failure._meta.db_table)
+        return (
+            f"CASE WHEN {results}.{q('status')} = '{states.FAILURE}' THEN COALESCE((SELECT fm.{q('digest')}"
+            f" FROM {mapping} fm WHERE fm.{q('row_id')} = {results}.{q('id')}"
+            f" AND fm.{q('date_done')} = {results}.{q('date_done')}), '') ELSE '' END"
         )
 
     def _ready_sql(self, bounded=True):
@@ -429,15 +449,18 @@ class _Builder:
         truncated = _bucket_starts_sql(self.connection, "r.done")
         cursor.execute(f"DELETE FROM {ROWS_TABLE}")
         cursor.execute(
-            f"INSERT INTO {ROWS_TABLE} (m, q, h, d, t, w, p, status, rb, wb)"
-            f" SELECT {', '.join(truncated)}, r.t, r.w, r.p, r.status, r.rb, r.wb"
+            f"INSERT INTO {ROWS_TABLE} (m, q, h, d, t, w, p, f, status, rb, wb)"
+            f" SELECT {', '.join(truncated)}, r.t, r.w, r.p, r.f, r.status, r.rb, r.wb"
             f" FROM ({self.binned_rows_sql(self._source_sql())}) r",
             self._ready_params(since, until),
         )
 
     # grouping: (bucket start, dimension, key, status, histogram kind, bin) -> rows
 
-    DIMENSIONS = ((Dimension.ALL, None), (Dimension.TASK_NAME, "t"), (Dimension.WORKER, "w"), (Dimension.PERIODIC, "p"))
+    DIMENSIONS = (
+        (Dimension.ALL, None), (Dimension.TASK_NAME, "t"), (Dimension.WORKER, "w"), (Dimension.PERIODIC, "p"),
+        (Dimension.FAILURE, "f"),
+    )
     KINDS = (("r", "rb"), ("w", "wb"))  # runtime and wait histograms
 
     def _groups(self, cursor, granularity, day, end):
@@ -481,7 +504,7 @@ class _Builder:
             f" (CASE {key_sql} ELSE '' END) COLLATE \"C\" AS k, status COLLATE \"C\" AS status,"
             f" (CASE WHEN GROUPING(rb) = 0 THEN 'r' ELSE 'w' END) COLLATE \"C\" AS kind,"
             f" CASE WHEN GROUPING(rb) = 0 THEN rb ELSE wb END AS b, COUNT(*) AS n"
-            f" FROM (SELECT date_bin('{step}', done, {EPOCH_SQL}) AS s, t, w, p, status,"
+            f" FROM (SELECT date_bin('{step}', done, {EPOCH_SQL}) AS s, t, w, p, f, status,"
             f" rb, wb FROM {ROWS_TABLE} WHERE done >= %s AND done < %s) r"
             f" GROUP BY GROUPING SETS ({sets})"
             f" HAVING (GROUPING(rb) = 0 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
@@ -582,15 +605,15 @@ class _Builder:
         done, started, created = q("date_done"), q("date_started"), q("date_created")
         fence = _fence(self.vendor)
         columns = ", ".join(q(c) for c in ("row_id", "date_done", "status", "task_name", "worker",
-                                          "periodic_task_name", "runtime_ms", "wait_ms"))
+                                          "periodic_task_name", "runtime_ms", "wait_ms", "fingerprint"))
         with self.connection.cursor() as cursor, _indexes_built_after(cursor, CountedTask._meta.db_table):
             cursor.execute(
                 f"INSERT INTO {q(CountedTask._meta.db_table)} ({columns})"
                 f" SELECT r.id, r.done, r.status, r.t, r.w, r.p, {_milliseconds_sql(self.vendor, 'r.ru')},"
-                f" {_milliseconds_sql(self.vendor, 'r.wu')}"
+                f" {_milliseconds_sql(self.vendor, 'r.wu')}, r.f"
                 f" FROM (SELECT {q('id')} AS id, {done} AS done, {q('status')} AS status,"
                 f" COALESCE({q('task_name')}, '') AS t, COALESCE({q('worker')}, '') AS w,"
-                f" COALESCE({q('periodic_task_name')}, '') AS p,"
+                f" COALESCE({q('periodic_task_name')}, '') AS p, {self._fingerprint_sql()} AS f,"
                 f" {microseconds_sql(self.vendor, done, started)} AS ru,"
                 f" {microseconds_sql(self.vendor, started, created)} AS wu"
                 f" FROM {q(TaskResult._meta.db_table)}"

@@ -38,11 +38,11 @@ from results.models import TaskResult
 from results.utils import batched
 
 from ..conf import dashboard_setting
-from . import activity, histogram
+from . import activity, failures, histogram
 from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, QUARTER, bucket_start
 from .functions import Microseconds
 from .lookups import any_of
-from .models import Bucket, CountedTask, Dimension, RollupState
+from .models import Bucket, CountedTask, Dimension, Failure, RollupState
 from .upserts import insert
 
 READY_STATES = sorted(states.READY_STATES)
@@ -71,9 +71,11 @@ class Counted(NamedTuple):
     periodic_task_name: str
     runtime_ms: float | None
     wait_ms: float | None
+    fingerprint: str = ""  # of a FAILURE: its failure group (``failures``)
 
     def dimensions(self) -> list[tuple[str, str]]:
-        """``(dimension, key)`` of every figure this row counts in: all tasks, its task name, worker, periodic task."""
+        """``(dimension, key)`` of every figure this row counts in: all tasks, its task name, worker, periodic task
+        and failure group."""
         dimensions = [(Dimension.ALL, "")]
         if self.task_name:
             dimensions.append((Dimension.TASK_NAME, self.task_name))
@@ -81,6 +83,8 @@ class Counted(NamedTuple):
             dimensions.append((Dimension.WORKER, self.worker))
         if self.periodic_task_name:
             dimensions.append((Dimension.PERIODIC, self.periodic_task_name))
+        if self.fingerprint:
+            dimensions.append((Dimension.FAILURE, self.fingerprint))
         return dimensions
 
 
@@ -101,7 +105,7 @@ def milliseconds_of(microseconds: int | None) -> float | None:
     return max(microseconds / 1_000_000 * 1000, 0.0)
 
 
-def counted_from_row(row) -> Counted:
+def counted_from_row(row, fingerprint: str = "") -> Counted:
     _id, date_done, status, task_name, worker, periodic, runtime_us, wait_us = row
     return Counted(
         date_done=date_done,
@@ -111,13 +115,14 @@ def counted_from_row(row) -> Counted:
         periodic_task_name=periodic or "",
         runtime_ms=milliseconds_of(runtime_us),
         wait_ms=milliseconds_of(wait_us),
+        fingerprint=fingerprint,
     )
 
 
 def counted_from_log(entry: CountedTask) -> Counted:
     return Counted(
         entry.date_done, entry.status, entry.task_name, entry.worker, entry.periodic_task_name,
-        entry.runtime_ms, entry.wait_ms,
+        entry.runtime_ms, entry.wait_ms, entry.fingerprint,
     )
 
 
@@ -275,11 +280,14 @@ def _count(rows, now, using):
     deltas = Deltas()
     remembered = _remembered([row[0] for row in rows], using)
     keep_from = now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS"))
-    new_entries, changed_entries, changed_rows = [], [], []
+    fingerprints = failures.fingerprint_rows([row[0] for row in rows if row[2] == states.FAILURE], using)
+    new_entries, changed_entries, changed_rows, failed = [], [], [], []
     counted = recounted = 0
     for row in rows:
-        current = counted_from_row(row)
+        found = fingerprints.get(row[0])
+        current = counted_from_row(row, found.digest if found else "")
         entry = remembered.get(row[0])
+        before = None
         if entry is not None:
             before = counted_from_log(entry)
             if before == current:
@@ -293,8 +301,11 @@ def _count(rows, now, using):
                 new_entries.append(LogRow(row[0], *current))
         deltas.add(current)
         changed_rows.append((row[0], current))
+        if current.fingerprint or (before is not None and before.fingerprint):
+            failed.append((row[0], before, current))
     deltas.apply(using)
     activity.record(changed_rows, using)
+    failures.record(failed, fingerprints, using)
     insert(CountedTask, new_entries, using)
     insert(CountedTask, changed_entries, using, ["row_id"], list(Counted._fields))
     return counted, recounted
@@ -352,6 +363,7 @@ def prune(now: datetime | None = None, using: str | None = None) -> int:
         date_done__lt=now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS"))
     )
     deleted += _delete_batch(old_entries, batch, using, CountedTask)
+    deleted += _delete_batch(failures.expired(now, using), batch, using, Failure)
     return deleted
 
 

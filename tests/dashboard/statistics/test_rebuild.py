@@ -14,12 +14,13 @@ import pytest
 from celery import states
 from django.db import IntegrityError, connection, transaction
 
-from dashboard.models import Activity, Bucket, CountedTask, RollupState
+from dashboard.models import Activity, Bucket, CountedTask, Failure, FailureGroup, RollupState
 from dashboard.statistics import activity, histogram, rebuild, rollup
+from dashboard.statistics.models import Dimension
 from demo.seed import dates_as_given
 from results.models import TaskResult
 
-from .test_rollup import NOW, assert_exact, random_rows, store
+from .test_rollup import CAUSES, NOW, assert_exact, random_rows, store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,10 +36,17 @@ def snapshot():
     activities = sorted(Activity.objects.values_list(
         "dimension", "key", "last_done", "last_row_id", "last_status", "last_failure", "gaps"
     ))
-    return buckets, counted, state, activities
+    groups = sorted(FailureGroup.objects.values_list(
+        "digest", "exception_type", "message", "where", "count", "first_seen", "last_seen", "sample_row_id",
+        "task_names", "workers",
+    ))
+    failed = sorted(Failure.objects.values_list("row_id", "digest", "date_done", "task_name", "worker"))
+    return buckets, counted, state, activities, groups, failed
 
 
 def forget():
+    Failure.objects.all().delete()
+    FailureGroup.objects.all().delete()
     Activity.objects.all().delete()
     Bucket.objects.all().delete()
     CountedTask.objects.all().delete()
@@ -124,7 +132,12 @@ def test_a_rebuild_equals_the_incremental_passes_then_pruning(sql_encoding):
     assert built[1] == passes[1], "recount log"
     assert built[2] == passes[2], "watermark"
     assert built[3] == passes[3], "activity"
+    assert built[4] == passes[4], "failure groups"
+    assert built[5] == passes[5], "failures"
     assert len(passes[0]) > 1000 and 0 < len(passes[1]) < passes[2][2]
+    # one group per cause, and one per exception stored without a traceback (no frame: the two ValueErrors share)
+    assert len(passes[4]) == len(CAUSES) + 3 and 0 < len(passes[5]) < sum(group[4] for group in passes[4])
+    assert Bucket.objects.filter(dimension=Dimension.FAILURE).exists()
 
 
 def test_the_next_pass_goes_on_from_a_rebuild_without_double_counting_or_losing_a_row(settings):

@@ -6,6 +6,7 @@ over the results table, and the percentiles with the exact ones within the
 histograms' stated error. Also: increments, rows stored again, the lag,
 a failed pass, two passes at once and rows stored while passes run.
 """
+import json
 import math
 import random
 import threading
@@ -54,7 +55,35 @@ def random_rows(rng, count, until, spread=timedelta(days=3), prefix="t"):
                 content_encoding="utf-8",
             )
         )
+        if rows[-1].status == states.FAILURE:
+            rows[-1].traceback, rows[-1].result = random_failure(rng)
     return rows
+
+
+#: Causes of the random failures: (exception, message with a variable part, project file and function).
+CAUSES = [
+    ("KeyError", "'sku-{n}'", "shop/prices.py", "price_of"),
+    ("ValueError", "order {n} has no lines", "shop/orders.py", "total"),
+    ("ValueError", "order {n} has no lines", "shop/refunds.py", "refund"),  # the same error elsewhere: its own
+    ("ConnectionError", "mail server at 10.0.0.{n}:25 refused", "mail/smtp.py", "deliver"),
+]
+
+
+def random_failure(rng):
+    """``(traceback, result)`` of a failure: one of ``CAUSES``, or (rarely) only its stored exception."""
+    exception, message, path, function = rng.choice(CAUSES)
+    message = message.format(n=rng.randint(1, 10**6))
+    result = json.dumps({"exc_type": exception, "exc_message": [message], "exc_module": "builtins"})
+    if rng.random() < 0.1:
+        return None, result
+    return (
+        "Traceback (most recent call last):\n"
+        '  File "/venv/lib/python3.11/site-packages/celery/app/trace.py", line 453, in trace_task\n'
+        "    R = retval = fun(*args, **kwargs)\n"
+        f'  File "/srv/app/{path}", line {rng.randint(10, 90)}, in {function}\n'
+        "    return do()\n"
+        f"{exception}: {message}\n"
+    ), result
 
 
 def store(rows):

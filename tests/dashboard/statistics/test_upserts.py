@@ -16,7 +16,7 @@ def test_awkward_text_and_microseconds_are_written_exactly():
     done = datetime(2026, 12, 1, 10, 30, 15, 123456, tzinfo=UTC)
     rows = [
         SimpleNamespace(row_id=i + 1, date_done=done, status="SUCCESS", task_name=text, worker=text[::-1],
-                        periodic_task_name=text, runtime_ms=1.5 * i if i else None, wait_ms=0.25)
+                        periodic_task_name=text, runtime_ms=1.5 * i if i else None, wait_ms=0.25, fingerprint="")
         for i, text in enumerate(AWKWARD)
     ]
     insert(CountedTask, rows, "default")
