@@ -15,7 +15,9 @@ from django_filters.widgets import DateRangeWidget, RangeWidget
 from results.models import GroupResult, TaskResult
 
 from . import selectors
+from .fingerprints import DIGEST_LENGTH as FINGERPRINT_LENGTH
 from .forms import ListOptionsForm
+from .models import Failure
 
 MAX_SEARCH_LENGTH = TaskResult._meta.get_field("task_id").max_length
 
@@ -144,9 +146,16 @@ class TaskFilter(BaseListFilterSet):
         widget=DataListInput("periodic_task_name"),
     )
 
+    fingerprint = django_filters.CharFilter(
+        label=_("Failure group"),
+        method="in_failure_group",
+        max_length=FINGERPRINT_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": _("fingerprint"), "size": FINGERPRINT_LENGTH}),
+    )
+
     class Meta:
         model = TaskResult
-        fields = ["q", "status", "worker", "task_name", "periodic_task_name"]
+        fields = ["q", "status", "worker", "task_name", "periodic_task_name", "fingerprint"]
         form = ListOptionsForm
 
     def __init__(self, *args, **kwargs):
@@ -156,6 +165,10 @@ class TaskFilter(BaseListFilterSet):
 
     def search(self, queryset, name, value):
         return selectors.search_tasks(queryset, value.strip())
+
+    def in_failure_group(self, queryset, name, value):
+        """The failures the statistics pass put in the group ``value`` (``statistics.failures``)."""
+        return queryset.filter(id__in=Failure.objects.filter(digest=value.strip()).values("row_id"))
 
 
 class GroupFilter(BaseListFilterSet):

@@ -36,6 +36,14 @@ def status_badge(status):
     return format_html('<span class="badge badge-{}">{}</span>', tone, status)
 
 
+#: Badge tone of each failure group state (``reports.FailureState``): the ones to look at in red.
+FAILURE_STATE_TONES = {"new": "bad", "regressed": "bad", "ongoing": "warn", "resolved": "ok", "ignored": "muted"}
+
+
+def failure_state_badge(state):
+    return format_html('<span class="badge badge-{}">{}</span>', FAILURE_STATE_TONES.get(state, "other"), state)
+
+
 def local_datetime(value):
     """``value`` in the current time zone as ``YYYY-MM-DD HH:MM:SS``; '' for None."""
     if value is None:

@@ -11,8 +11,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from results.models import TaskResult
+
 from . import actions
 from .conf import dashboard_setting
+from .reports import FailureState
 from .statistics.buckets import DEFAULT_WINDOW, WINDOWS, Window
 
 
@@ -117,6 +120,29 @@ class InsightsOptionsForm(LiveRefreshForm):
         """The window asked for; the default one when none (or a bad one) was."""
         self.is_valid()
         return WINDOWS[self.cleaned_data.get("window") or DEFAULT_WINDOW]
+
+
+class FailureOptionsForm(InsightsOptionsForm):
+    """The failures page's window, and which groups: of a task name, in a state."""
+
+    task_name = forms.CharField(
+        label=gettext_lazy("Task name"), required=False, max_length=TaskResult._meta.get_field("task_name").max_length,
+    )
+    state = ShownChoiceField(
+        label=gettext_lazy("State"), required=False, choices=[("", gettext_lazy("any")), *FailureState.CHOICES],
+        error_messages={"invalid_choice": gettext_lazy("There is no state %(value)s: choose one of the list.")},
+    )
+    field_order = ["window", "task_name", "state", "refresh"]
+
+    def clean_task_name(self):
+        name = self.cleaned_data["task_name"]
+        if "\x00" in name:
+            raise forms.ValidationError(gettext_lazy("A task name holds no NUL character."))
+        return name
+
+    def chosen(self, name: str) -> str:
+        self.is_valid()
+        return self.cleaned_data.get(name) or ""
 
 
 # --- operator actions ---------------------------------------------------------

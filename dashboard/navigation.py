@@ -18,6 +18,7 @@ class Section:
 SECTIONS = [
     Section("overview", _("Overview"), "dashboard:overview"),
     Section("tasks", _("Tasks"), "dashboard:tasks"),
+    Section("failures", _("Failures"), "dashboard:failures"),
     Section("task-names", _("Task names"), "dashboard:task-names"),
     Section("workers", _("Workers"), "dashboard:workers"),
     Section("periodic", _("Periodic"), "dashboard:periodic"),

@@ -8,7 +8,7 @@ user data.
 """
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import formatting, report_charts
@@ -130,6 +130,39 @@ class LateColumn(ReportColumn):
         return format_html('<span class="badge badge-bad" title="{}">late</span>', record["late_title"])
 
 
+class FailureCauseColumn(ReportColumn):
+    """A group's exception, its normalised message and where it was raised, linking to the group's page."""
+
+    def cell(self, value, record):
+        group = record["group"]
+        where = format_html(' <span class="muted">in {}</span>', group.where) if group.where else ""
+        return format_html(
+            '<a href="{}"><code>{}</code></a>{}<br><span class="failure-message">{}</span>',
+            reverse("dashboard:failure", args=[group.digest]), group.exception_type or _("(no exception type)"),
+            where, group.message or _("(no message)"),
+        )
+
+
+class TaskNamesColumn(ReportColumn):
+    """The task names a group's failures came from, each linking to its page."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, orderable=False, **kwargs)
+
+    def cell(self, value, record):
+        return format_html_join(
+            ", ", '<a href="{}">{}</a>', ((reverse("dashboard:task-name", args=[name]), name) for name in value)
+        )
+
+
+class FailureStateColumn(ReportColumn):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, orderable=False, **kwargs)
+
+    def cell(self, value, record):
+        return formatting.failure_state_badge(value)
+
+
 class ReportTable(tables.Table):
     class Meta:
         template_name = "dashboard/insights/report_table.html"
@@ -181,6 +214,34 @@ class PeriodicTable(ReportTable):
         order_by = ("-late", "name")
         empty_text = _("No periodic task has run yet (results carry a periodic task name when Celery beat sent them).")
         row_attrs = {"class": lambda record: "status-bad" if record["late"] else ""}
+
+
+class FailureGroupTable(ReportTable):
+    """One row per failure group with failures in the window, as ``reports.failure_groups`` orders them."""
+
+    cause = FailureCauseColumn(verbose_name=_("Cause"), orderable=False)
+    state = FailureStateColumn(verbose_name=_("State"))
+    task_names = TaskNamesColumn(verbose_name=_("Task names"))
+    failures = FigureColumn(verbose_name=_("Failures"))
+    first_seen = WhenColumn(verbose_name=_("First seen"))
+    last_seen = WhenColumn(verbose_name=_("Last seen"))
+    trend = TrendColumn()
+
+    class Meta(ReportTable.Meta):
+        order_by = ()  # new and regressed first, then the most failures: the report's order
+        empty_text = _("No task failed in this window.")
+        row_attrs = {"class": lambda record: "status-bad" if record["state"] in ("new", "regressed") else ""}
+
+
+def failure_rows(report_rows, window_name: str) -> list[dict]:
+    return [
+        {
+            "group": row.group, "cause": row.group.digest, "state": row.state, "task_names": row.task_names,
+            "failures": row.failures, "first_seen": row.group.first_seen, "last_seen": row.group.last_seen,
+            "trend": report_charts.trend(row.trend, f"{row.group.exception_type}: failures, {window_name}"),
+        }
+        for row in report_rows
+    ]
 
 
 def task_name_rows(report_rows, window_name: str) -> list[dict]:

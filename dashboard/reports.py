@@ -19,7 +19,7 @@ from . import selectors
 from .conf import dashboard_setting
 from .statistics import activity, histogram, queries
 from .statistics.buckets import Span, Window, previous_span, window_span
-from .statistics.models import Activity, Dimension
+from .statistics.models import Activity, Dimension, FailureGroup
 from .statistics.queries import Figures
 
 #: The states the charts stack, bottom to top; any other ready state follows.
@@ -241,3 +241,76 @@ def periodic(period: Period) -> list[PeriodicRow]:
         late = interval is not None and (period.now - entry.last_done).total_seconds() > 2 * interval
         rows.append(PeriodicRow(name, entry, in_window.get(name, queries.EMPTY), interval, late))
     return sorted(rows, key=lambda row: (not row.late, row.name))
+
+
+# --- failure groups (``statistics.failures``) ---------------------------------------
+
+
+class FailureState:
+    """A failure group's state as the failures page shows it: the operators' decision, or new / ongoing."""
+
+    NEW = "new"
+    ONGOING = "ongoing"
+    RESOLVED = FailureGroup.State.RESOLVED.value
+    REGRESSED = FailureGroup.State.REGRESSED.value
+    IGNORED = FailureGroup.State.IGNORED.value
+    CHOICES = [(NEW, "new"), (REGRESSED, "regressed"), (ONGOING, "ongoing"), (RESOLVED, "resolved"),
+               (IGNORED, "ignored")]
+    #: New and regressed first: what an operator has not looked at yet.
+    PRIORITY = {NEW: 0, REGRESSED: 1, ONGOING: 2, RESOLVED: 3, IGNORED: 4}
+
+    @classmethod
+    def of(cls, group: FailureGroup, since: datetime) -> str:
+        if group.state != FailureGroup.State.OPEN:
+            return group.state
+        return cls.NEW if group.first_seen is not None and group.first_seen >= since else cls.ONGOING
+
+
+class FailureRow(NamedTuple):
+    group: FailureGroup
+    failures: int  # in the window
+    state: str  # ``FailureState``
+    trend: list[int]
+
+    @property
+    def task_names(self) -> list[str]:
+        return self.group.task_names.split("\n") if self.group.task_names else []
+
+
+def failure_groups(period: Period, task_name: str = "", state: str = "") -> list[FailureRow]:
+    """Every failure group with failures in the window: new and regressed first, then the most failures."""
+    by_key, trends = queries.figures_and_trends(
+        period.span, Dimension.FAILURE, TREND_STEPS[period.window.name], durations=()
+    )
+    groups = {}
+    for chunk in batched(sorted(by_key)):
+        groups.update((group.digest, group) for group in FailureGroup.objects.filter(digest__in=chunk))
+    rows = []
+    for digest, figures in by_key.items():
+        group = groups.get(digest)
+        if group is None or not figures.failed:
+            continue
+        row = FailureRow(group, figures.failed, FailureState.of(group, period.span.start), trends.get(digest, []))
+        if (task_name and task_name not in row.task_names) or (state and row.state != state):
+            continue
+        rows.append(row)
+    return sorted(rows, key=lambda row: (FailureState.PRIORITY[row.state], -row.failures, row.group.digest))
+
+
+class FailureGroupReport(NamedTuple):
+    group: FailureGroup
+    state: str
+    figures: Figures  # in the window
+    series: list[queries.SeriesPoint]
+    sample: TaskResult | None  # its latest failure, while its result is kept
+
+
+def failure_group_report(period: Period, group: FailureGroup) -> FailureGroupReport:
+    sample = TaskResult.objects.filter(id=group.sample_row_id).first() if group.sample_row_id else None
+    series = queries.series(period.window, period.span, Dimension.FAILURE, group.digest)
+    total = Counter()
+    for point in series:
+        total.update(point.counts)
+    return FailureGroupReport(
+        group, FailureState.of(group, period.span.start), Figures(total, Counter(), Counter()), series, sample
+    )

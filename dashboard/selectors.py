@@ -36,7 +36,7 @@ from results.models import ChordCounter, GroupResult, TaskResult
 from results.utils import batched
 
 from .conf import dashboard_setting
-from .models import AuditedTask, AuditEntry
+from .models import AuditedTask, AuditEntry, Failure, FailureGroup
 
 # The columns the task list shows; everything else stays in the database.
 TASK_LIST_FIELDS = (
@@ -456,3 +456,9 @@ def task_history(task_id: str) -> TaskHistory:
         retries=[row.new_task_id for row in entries if row.new_task_id],
         retry_of=next((row.task_id for row in rows if row.new_task_id == task_id), None),
     )
+
+
+def failure_group_of(task: TaskResult):
+    """The ``FailureGroup`` of a counted FAILURE row, in one query; None when the pass has not counted it."""
+    in_group = Failure.objects.filter(row_id=task.pk, date_done=task.date_done).values("digest")
+    return FailureGroup.objects.filter(digest__in=in_group).first()

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from results.conf import task_id_max_length
+
 
 class Migration(migrations.Migration):
 
@@ -50,7 +52,7 @@ class Migration(migrations.Migration):
                 ('row_id', models.BigIntegerField(primary_key=True, serialize=False)),
                 ('digest', models.CharField(max_length=16)),
                 ('date_done', models.DateTimeField(db_index=True)),
-                ('task_name', models.CharField(blank=True, max_length=255)),
+                ('task_name', models.CharField(blank=True, max_length=task_id_max_length())),
                 ('worker', models.CharField(blank=True, max_length=100)),
             ],
             options={

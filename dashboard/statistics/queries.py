@@ -63,7 +63,7 @@ def figures_by_key(
 
 
 def figures_and_trends(
-    span: Span, dimension: str, step: timedelta, keys: Iterable[str] | None = None
+    span: Span, dimension: str, step: timedelta, keys: Iterable[str] | None = None, durations=DURATIONS
 ) -> tuple[dict[str, Figures], dict[str, list[int]]]:
     """``figures_by_key`` and, from the same rows, each key's tasks finished per ``step`` of ``span``.
 
@@ -72,7 +72,7 @@ def figures_and_trends(
     last steps may be partial (the span need not start on a step); their
     counts stay exact.
     """
-    return _figures_by_key(span, dimension, keys, DURATIONS, step)
+    return _figures_by_key(span, dimension, keys, durations, step)
 
 
 def _figures_by_key(span, dimension, keys, durations, step):

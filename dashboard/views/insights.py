@@ -14,6 +14,7 @@ A page whose figures are stale runs a bounded catch-up first
 An unknown window is answered 400 with the message, over the default
 window's figures.
 """
+from collections import Counter
 from datetime import timedelta
 
 from django.http import Http404
@@ -23,21 +24,21 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import condition
 from django_tables2 import RequestConfig
 
-from .. import formatting, report_charts, report_tables, reports
+from .. import formatting, report_charts, report_tables, reports, tracebacks
 from ..conf import dashboard_setting
-from ..forms import InsightsOptionsForm
+from ..forms import FailureOptionsForm, InsightsOptionsForm
 from ..statistics import freshness, histogram
 from ..statistics.buckets import DEFAULT_WINDOW, window_span
-from ..statistics.models import Dimension
+from ..statistics.models import Dimension, FailureGroup
 from .base import DashboardView, live_etag
 
 
-def options_of(request) -> InsightsOptionsForm:
+def options_of(request, form_class=InsightsOptionsForm) -> InsightsOptionsForm:
     data = request.GET.copy()
     # Unset means the defaults: the selects show them.
     data.setdefault("window", DEFAULT_WINDOW)
     data.setdefault("refresh", str(dashboard_setting("INSIGHTS_REFRESH")))
-    return InsightsOptionsForm(data)
+    return form_class(data)
 
 
 def figures_etag(request, *args, **kwargs):
@@ -54,10 +55,12 @@ class InsightsView(DashboardView):
     partial_target = "insights"
     template_name = "dashboard/insights/page.html"
     page_title = ""
+    options_class = InsightsOptionsForm
 
     @method_decorator(condition(etag_func=figures_etag))
     def get(self, request, *args, **kwargs):
-        options = options_of(request)
+        options = options_of(request, self.options_class)
+        self.options = options
         period = reports.Period.of(options.chosen_window())
         fresh = getattr(request, "freshness", None) or freshness.ensure_fresh()
         context = self.get_context_data(
@@ -71,7 +74,7 @@ class InsightsView(DashboardView):
             freshness_age=_age(fresh, period.now),
             **self.report(period),
         )
-        response = self.render_to_response(context, status=400 if "window" in options.errors else 200)
+        response = self.render_to_response(context, status=400 if options.errors else 200)
         patch_cache_control(response, private=True, no_cache=True)
         return response
 
@@ -188,3 +191,45 @@ class PeriodicListView(InsightsView):
         table = report_tables.PeriodicTable(rows)
         RequestConfig(self.request).configure(table)
         return {"table": table, "late": sum(row["late"] for row in rows)}
+
+
+class FailureListView(InsightsView):
+    """``/dashboard/failures/``: one row per failure group with failures in the window, new and regressed first."""
+
+    section = "failures"
+    page_title = "Failures"
+    partial_template_name = "dashboard/insights/partials/failure_groups.html"
+    options_class = FailureOptionsForm
+
+    def report(self, period):
+        rows = reports.failure_groups(period, self.options.chosen("task_name"), self.options.chosen("state"))
+        table = report_tables.FailureGroupTable(report_tables.failure_rows(rows, period.window.label))
+        RequestConfig(self.request).configure(table)
+        return {"table": table, "states": Counter(row.state for row in rows)}
+
+
+class FailureGroupView(InsightsView):
+    """``/dashboard/failures/<fingerprint>/``: a cause's sample traceback, failures over time, tasks and workers."""
+
+    section = "failures"
+    template_name = "dashboard/insights/failure_group.html"
+    partial_template_name = "dashboard/insights/partials/failure_group.html"
+
+    def report(self, period):
+        group = FailureGroup.objects.filter(digest=self.kwargs["digest"]).first()
+        if group is None:
+            raise Http404("No failure group has this fingerprint.")
+        report = reports.failure_group_report(period, group)
+        sample = report.sample
+        limit = dashboard_setting("DETAIL_TEXT_LIMIT")
+        return {
+            "report": report,
+            "failure_chart": report_charts.throughput(
+                report.series, period.window, f"Failures of this cause, {period.window.label}", fingerprint=group.digest
+            ),
+            "traceback": tracebacks.parse(sample.traceback) if sample and sample.traceback else None,
+            "traceback_cut": bool(sample and sample.traceback) and len(sample.traceback) > limit,
+            "text_limit": limit,
+            "task_names": group.task_names.split("\n") if group.task_names else [],
+            "workers": group.workers.split("\n") if group.workers else [],
+        }

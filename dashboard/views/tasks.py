@@ -3,9 +3,10 @@ from celery import states
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext_lazy as _
 
-from .. import actions, decoding, formatting, selectors, tracebacks
+from .. import actions, decoding, formatting, reports, selectors, tracebacks
 from ..conf import dashboard_setting
 from ..filters import TaskFilter
+from ..statistics.buckets import DEFAULT_WINDOW, WINDOWS
 from ..tables import SelectableTaskTable, TaskTable
 from .base import DashboardView
 from .lists import FilteredListView
@@ -99,8 +100,21 @@ class TaskDetailView(DashboardView):
             "meta_extra": decoding.pretty(extra_meta) if extra_meta else "",
             "meta_note": meta_note,
             "group": selectors.group_of_task(task, meta),
+            **self._failure_group(task),
             "history": selectors.task_history(task.task_id),
         }
+
+
+    @staticmethod
+    def _failure_group(task) -> dict:
+        """The failure group the statistics pass put this failure in (none before it counted it)."""
+        if task.status != states.FAILURE:
+            return {}
+        group = selectors.failure_group_of(task)
+        if group is None:
+            return {}
+        since = reports.Period.of(WINDOWS[DEFAULT_WINDOW]).span.start  # "new": first seen in the default window
+        return {"failure_group": group, "failure_group_state": reports.FailureState.of(group, since)}
 
 
 class SameArgumentsView(DashboardView):

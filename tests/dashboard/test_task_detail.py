@@ -225,8 +225,9 @@ def test_detail_query_count(client_viewer, make_task, make_group, django_assert_
     meta = {"children": [[[c.task_id, None], None] for c in children]}
     task = make_task(meta=json.dumps(meta), status="FAILURE", traceback=TRACEBACK)
     make_group(result=json.dumps([["g", None], [[[task.task_id, None], None]]]))
-    # session + user + 2 permission queries, the task, its children's states, its group, its audit history
-    with django_assert_max_num_queries(8):
+    # session + user + 2 permission queries, the task, its children's states, its group, its audit history,
+    # and (a failure) its failure group
+    with django_assert_max_num_queries(9):
         assert detail(client_viewer, task).status_code == 200
 
 

@@ -1,0 +1,138 @@
+"""The failures pages over HTTP: one row per cause, states and their order, the group's page, the task list
+filtered on a fingerprint, bad input, escaping and query counts."""
+from datetime import timedelta
+
+import pytest
+from celery import states
+from django.urls import reverse
+
+from dashboard.models import Failure, FailureGroup
+from results.models import TaskResult
+
+from .test_insights import counted, task_at
+
+pytestmark = pytest.mark.django_db
+
+
+def traceback(exception, message, path="/srv/app/shop/orders.py", function="total"):
+    return (
+        "Traceback (most recent call last):\n"
+        '  File "/venv/lib/python3.11/site-packages/celery/app/trace.py", line 453, in trace_task\n'
+        "    R = retval = fun(*args, **kwargs)\n"
+        f'  File "{path}", line 12, in {function}\n'
+        "    return do()\n"
+        f"{exception}: {message}\n"
+    )
+
+
+@pytest.fixture
+def failed(make_task):
+    """Three causes: one failing for days (ongoing), one new in the last hour, one with HTML in every part."""
+    for i in range(3):
+        task_at(make_task, timedelta(minutes=10 + i), status=states.FAILURE, task_name="shop.total",
+                traceback=traceback("KeyError", f"'sku-{i}'"))
+    task_at(make_task, timedelta(days=3), status=states.FAILURE, task_name="shop.total",
+            traceback=traceback("KeyError", "'sku-old'"))
+    task_at(make_task, timedelta(minutes=5), status=states.FAILURE, task_name="mail.send", worker="celery@b",
+            traceback=traceback("ConnectionError", "refused by 10.0.0.7:25", "/srv/app/mail/smtp.py", "deliver"))
+    task_at(make_task, timedelta(minutes=7), status=states.FAILURE, task_name="<script>x</script>",
+            traceback=traceback("ValueError", "<b>Bad</b> <img src=x onerror=alert(1)>", "/srv/<i>/a.py", "<u>f</u>"))
+    task_at(make_task, timedelta(minutes=8), status=states.SUCCESS, task_name="shop.total")
+    counted()
+
+
+def rows_of(response):
+    return [(row["group"].exception_type, row["failures"], row["state"]) for row in response.context["table"].data]
+
+
+def test_one_row_per_cause_new_and_regressed_first_then_the_most_failures(client_viewer, failed):
+    response = client_viewer.get(reverse("dashboard:failures"), {"window": "24h"})
+    assert response.status_code == 200
+    assert sorted(rows_of(response)[:2]) == [("ConnectionError", 1, "new"), ("ValueError", 1, "new")]
+    assert rows_of(response)[2:] == [("KeyError", 3, "ongoing")]
+    key_error = FailureGroup.objects.get(exception_type="KeyError")
+    assert key_error.count == 4 and key_error.message == "<str>" and key_error.where == "shop/orders.py:total"
+    FailureGroup.objects.filter(pk=key_error.pk).update(state=FailureGroup.State.REGRESSED)
+    again = client_viewer.get(reverse("dashboard:failures"), {"window": "24h"})
+    assert [row[2] for row in rows_of(again)] == ["new", "new", "regressed"]
+
+
+def test_the_list_filters_on_task_name_and_state(client_viewer, failed):
+    url = reverse("dashboard:failures")
+    assert rows_of(client_viewer.get(url, {"task_name": "mail.send"})) == [("ConnectionError", 1, "new")]
+    assert rows_of(client_viewer.get(url, {"state": "ongoing"})) == [("KeyError", 3, "ongoing")]
+    assert rows_of(client_viewer.get(url, {"state": "resolved"})) == []
+    assert sorted(row[0] for row in rows_of(client_viewer.get(url, {"window": "7d"}))) == [
+        "ConnectionError", "KeyError", "ValueError"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"state": "<b>gone</b>"}, {"task_name": "n" * 10_000}, {"task_name": "a\x00b"}, {"window": "90d"}],
+    ids=["unknown-state", "huge-name", "nul", "unknown-window"],
+)
+def test_bad_filters_are_a_400_with_the_message_never_a_500(client_viewer, failed, query):
+    response = client_viewer.get(reverse("dashboard:failures"), query)
+    assert response.status_code == 400
+    assert "<b>gone</b>" not in response.content.decode()
+    assert response.context["options"].errors
+
+
+def test_every_part_of_a_cause_is_escaped(client_viewer, failed):
+    html = client_viewer.get(reverse("dashboard:failures")).content.decode()
+    assert "<script>x</script>" not in html and "<b>Bad</b>" not in html and "<img src=x" not in html
+    assert "&lt;b&gt;Bad&lt;/b&gt;" in html
+    group = FailureGroup.objects.get(exception_type="ValueError")
+    page = client_viewer.get(reverse("dashboard:failure", args=[group.digest])).content.decode()
+    assert "<img src=x" not in page and "<u>f</u>" not in page and "&lt;u&gt;f&lt;/u&gt;" in page
+
+
+def test_a_groups_page_shows_its_sample_traceback_counts_names_and_links_its_tasks(client_viewer, failed):
+    group = FailureGroup.objects.get(exception_type="KeyError")
+    response = client_viewer.get(reverse("dashboard:failure", args=[group.digest]), {"window": "7d"})
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report.figures.failed == 4 and report.state == "new"  # first seen three days ago: new in 7 days
+    assert [frame.function for frame in response.context["traceback"].project_frames] == ["total"]
+    assert response.context["task_names"] == ["shop.total"]
+    html = response.content.decode()
+    assert f"fingerprint={group.digest}" in html
+    listed = client_viewer.get(reverse("dashboard:tasks"), {"fingerprint": group.digest})
+    assert listed.status_code == 200
+    in_group = Failure.objects.filter(digest=group.digest).values_list("row_id", flat=True)
+    assert sorted(row.record.id for row in listed.context["table"].page.object_list) == sorted(in_group)
+    assert len(in_group) == 4
+
+
+def test_a_failed_tasks_page_links_to_its_group(client_viewer, failed):
+    group = FailureGroup.objects.get(exception_type="ConnectionError")
+    task = TaskResult.objects.get(task_name="mail.send")
+    html = client_viewer.get(reverse("dashboard:task", args=[task.task_id])).content.decode()
+    assert reverse("dashboard:failure", args=[group.digest]) in html
+
+
+@pytest.mark.parametrize("digest", ["0123456789abcdef", "nothex", "x" * 500])
+def test_an_unknown_fingerprint_is_a_404_and_an_odd_filter_a_message(client_viewer, failed, digest):
+    assert client_viewer.get(reverse("dashboard:failure", args=[digest])).status_code == 404
+    listed = client_viewer.get(reverse("dashboard:tasks"), {"fingerprint": digest})
+    assert listed.status_code in (200, 400)
+    if listed.status_code == 200:
+        assert list(listed.context["table"].page.object_list) == []
+
+
+def test_the_failures_pages_are_for_viewers_only(client, stranger, failed):
+    group = FailureGroup.objects.first()
+    for url in (reverse("dashboard:failures"), reverse("dashboard:failure", args=[group.digest])):
+        assert client.get(url).status_code == 302  # to the login page
+        client.force_login(stranger)
+        assert client.get(url).status_code == 403
+        client.logout()
+
+
+def test_the_failures_pages_read_at_most_eight_queries(admin_client, failed, django_assert_max_num_queries):
+    group = FailureGroup.objects.get(exception_type="KeyError")
+    for url in (reverse("dashboard:failures"), reverse("dashboard:failure", args=[group.digest])):
+        admin_client.get(url)
+        for window in ("1h", "24h", "30d"):
+            with django_assert_max_num_queries(8):
+                assert admin_client.get(url, {"window": window}).status_code == 200
