@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from celery import current_app, states
 from celery.utils.time import maybe_timedelta
 from django.db import router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from kombu.exceptions import OperationalError
@@ -34,7 +35,7 @@ from results.utils import batched
 from . import decoding, selectors
 from .access import can_view_results
 from .conf import dashboard_setting
-from .models import AuditedTask, AuditEntry
+from .models import AuditedTask, AuditEntry, FailureGroup
 
 Action = AuditEntry.Action
 logger = logging.getLogger(__name__)
@@ -49,6 +50,17 @@ PERMISSIONS = {
     Action.TERMINATE: CHANGE_PERMISSION,
     Action.DELETE: DELETE_PERMISSION,
     Action.DELETE_EXPIRED: DELETE_PERMISSION,
+    # a failure group's state: the operators who may retry its tasks may decide what it is
+    Action.RESOLVE: CHANGE_PERMISSION,
+    Action.IGNORE: CHANGE_PERMISSION,
+    Action.REOPEN: CHANGE_PERMISSION,
+}
+
+#: The state each failure group action leaves a group in (``REOPEN`` undoes a resolve or an ignore).
+GROUP_STATES = {
+    Action.RESOLVE: FailureGroup.State.RESOLVED,
+    Action.IGNORE: FailureGroup.State.IGNORED,
+    Action.REOPEN: FailureGroup.State.OPEN,
 }
 
 #: Errors that mean "the broker cannot be reached": the rest of a batch is not tried.
@@ -422,3 +434,27 @@ def _summary(outcome, verb):
     if failed:
         text += ngettext("; %(n)s not", "; %(n)s not", failed) % {"n": failed}
     return text + "."
+
+
+def set_group_state(user, digest: str, action: str) -> Outcome:
+    """Resolve, ignore or reopen the failure group ``digest``; audited, the state it was in included.
+
+    A resolved group becomes regressed when it fails after ``resolved_at``
+    (the statistics pass); reopening forgets the resolve.
+    """
+    state = GROUP_STATES[action]
+    db = router.db_for_write(FailureGroup)
+    now = timezone.now()
+    with transaction.atomic(using=db):
+        group = FailureGroup.objects.using(db).select_for_update().filter(digest=digest).first()
+        if group is None:
+            outcome = Outcome(action, refused=True, summary=_("no failure group %(digest)s") % {"digest": digest})
+            return record(user, outcome)
+        before = group.state
+        group.state, group.state_changed = state, now
+        group.resolved_at = now if state == FailureGroup.State.RESOLVED else None
+        group.save(using=db, update_fields=["state", "state_changed", "resolved_at"])
+        cause = f"{group.exception_type or '?'}" + (f" in {group.where}" if group.where else "")
+        summary = _("failure group %(digest)s (%(cause)s): %(before)s → %(after)s") % {
+            "digest": digest, "cause": cause, "before": before, "after": state}
+        return record(user, Outcome(action, summary=summary))

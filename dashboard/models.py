@@ -27,6 +27,9 @@ class AuditEntry(models.Model):
         TERMINATE = "terminate", _("Terminate")
         DELETE = "delete", _("Delete")
         DELETE_EXPIRED = "delete_expired", _("Delete expired")
+        RESOLVE = "resolve", _("Resolve")
+        IGNORE = "ignore", _("Ignore")
+        REOPEN = "reopen", _("Reopen")
 
     class Outcome(models.TextChoices):
         DONE = "done", _("Done")

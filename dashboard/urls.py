@@ -17,6 +17,7 @@ urlpatterns = [
     path("periodic/", insights.PeriodicListView.as_view(), name="periodic"),
     path("failures/", insights.FailureListView.as_view(), name="failures"),
     path("failures/<str:digest>/", insights.FailureGroupView.as_view(), name="failure"),
+    path("failures/<str:digest>/<slug:action>/", actions.FailureGroupActionView.as_view(), name="failure-action"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("count/tasks/", tasks.TaskCountView.as_view(), name="task-count"),
     path("same-args/<path:task_id>/", tasks.SameArgumentsView.as_view(), name="task-same-args"),

@@ -26,6 +26,7 @@ from .. import actions, selectors
 from ..conf import dashboard_setting
 from ..filters import TaskFilter
 from ..forms import ActionForm, NextForm, TerminateForm, not_an_id
+from ..models import FailureGroup
 from ..navigation import SECTIONS
 from ..querystrings import canonical_query
 from .base import ResultsViewerRequiredMixin
@@ -194,3 +195,40 @@ class DeleteExpiredView(GatedActionView):
         form.is_valid()
         self.report(actions.delete_expired(request.user))
         return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), reverse("dashboard:tasks")))
+
+
+GROUP_DESCRIPTIONS = {
+    Action.RESOLVE: gettext_lazy(
+        "Mark this cause as fixed. If it fails again after now, it comes back as regressed, first in the list."
+    ),
+    Action.IGNORE: gettext_lazy("Keep counting this cause, but list it last, as ignored, until it is reopened."),
+    Action.REOPEN: gettext_lazy("Undo the resolve or the ignore: the cause is open again."),
+}
+
+
+class FailureGroupActionView(GatedActionView):
+    """``/dashboard/failures/<fingerprint>/<action>/``: resolve, ignore or reopen a failure group."""
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        action = kwargs.get("action")
+        self.action = action if action in actions.GROUP_STATES else None
+
+    def group(self):
+        group = FailureGroup.objects.filter(digest=self.kwargs["digest"]).first()
+        if group is None:
+            raise Http404(_("No failure group has this fingerprint."))
+        return group
+
+    def get(self, request, *args, **kwargs):
+        context = {"group": self.group(), "description": GROUP_DESCRIPTIONS[self.action],
+                   "form": NextForm(initial={"next": request.GET.get("next", "")})}
+        return self.page("dashboard/actions/failure_group.html", context)
+
+    def post(self, request, *args, **kwargs):
+        group = self.group()
+        form = NextForm(request.POST)
+        form.is_valid()
+        self.report(actions.set_group_state(request.user, group.digest, self.action))
+        default = reverse("dashboard:failure", args=[group.digest])
+        return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), default))

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pytest
 from celery import states
+from django.test import Client
 from django.urls import reverse
 
-from dashboard.models import Failure, FailureGroup
+from dashboard.models import AuditEntry, Failure, FailureGroup
 from results.models import TaskResult
 
 from .test_insights import counted, task_at
@@ -136,3 +137,64 @@ def test_the_failures_pages_read_at_most_eight_queries(admin_client, failed, dja
         for window in ("1h", "24h", "30d"):
             with django_assert_max_num_queries(8):
                 assert admin_client.get(url, {"window": window}).status_code == 200
+
+
+# --- resolve, ignore, reopen -------------------------------------------------------
+
+
+@pytest.fixture
+def edits(settings):
+    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+
+
+def group_action(digest, action):
+    return reverse("dashboard:failure-action", args=[digest, action])
+
+
+@pytest.mark.parametrize("action", ["resolve", "ignore", "reopen"])
+def test_group_actions_are_refused_while_edits_are_off_and_without_the_permission(
+    client, admin_user, viewer, failed, action, settings
+):
+    group = FailureGroup.objects.first()
+    client.force_login(admin_user)
+    assert client.post(group_action(group.digest, action)).status_code == 403  # ALLOW_EDITS is off
+    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+    client.force_login(viewer)
+    assert client.get(group_action(group.digest, action)).status_code == 403
+    assert client.post(group_action(group.digest, action)).status_code == 403
+    assert FailureGroup.objects.get(pk=group.pk).state == FailureGroup.State.OPEN
+    assert AuditEntry.objects.count() == 0
+
+
+def test_resolve_then_reopen_then_ignore_each_confirmed_and_audited(client_operator, operator, failed, edits):
+    group = FailureGroup.objects.get(exception_type="KeyError")
+    confirm = client_operator.get(group_action(group.digest, "resolve"))
+    assert confirm.status_code == 200 and FailureGroup.objects.get(pk=group.pk).state == "open"  # GET never acts
+    page = reverse("dashboard:failure", args=[group.digest])
+    assert client_operator.post(group_action(group.digest, "resolve"))["Location"] == page
+    group.refresh_from_db()
+    assert group.state == "resolved" and group.resolved_at is not None
+    listed = client_operator.get(reverse("dashboard:failures"))
+    assert ("KeyError", 3, "resolved") in rows_of(listed) and rows_of(listed)[-1][2] == "resolved"
+    client_operator.post(group_action(group.digest, "reopen"))
+    group.refresh_from_db()
+    assert group.state == "open" and group.resolved_at is None
+    client_operator.post(group_action(group.digest, "ignore"))
+    assert FailureGroup.objects.get(pk=group.pk).state == "ignored"
+    entries = list(AuditEntry.objects.order_by("id").values_list("action", "summary", "username"))
+    assert [entry[0] for entry in entries] == ["resolve", "reopen", "ignore"]
+    assert "open → resolved" in entries[0][1] and group.digest in entries[0][1] and entries[0][2] == operator.username
+
+
+def test_a_group_action_needs_the_csrf_token(operator, failed, edits):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    group = FailureGroup.objects.first()
+    assert client.post(group_action(group.digest, "resolve")).status_code == 403
+    assert FailureGroup.objects.get(pk=group.pk).state == "open"
+
+
+def test_an_unknown_group_or_action_is_a_404(client_operator, failed, edits):
+    group = FailureGroup.objects.first()
+    assert client_operator.get(group_action("0" * 16, "resolve")).status_code == 404
+    assert client_operator.post(group_action(group.digest, "explode")).status_code == 404
