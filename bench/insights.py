@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dash_bench"
 PAGES = ["dashboard:overview", "dashboard:task-names", "dashboard:task-name", "dashboard:workers",
-         "dashboard:periodic"]
+         "dashboard:periodic", "dashboard:failures", "dashboard:failure"]
 SEED_CHUNK = 1_000_000
 
 # name, median runtime (ms), spread (sigma of its logarithm), share of the traffic (weight)
@@ -117,6 +117,23 @@ def _array(values, cast):
     return "(ARRAY[" + ", ".join(f"'{v}'" if cast == "text" else str(v) for v in values) + f"]::{cast}[])"
 
 
+#: Distinct causes of the seeded failures (``dashboard.fingerprints``): a project frame each, the same message.
+CAUSES = 1_000
+
+
+def traceback_sql(number, vendor):
+    """SQL of a failure's traceback: row ``number`` fails in one of ``CAUSES`` project functions, its message
+    holding the row's own number (normalised away), its line numbers varying (ignored)."""
+    newline = "char(10)" if vendor == "sqlite" else "chr(10)"
+    return (
+        f"'Traceback (most recent call last):' || {newline} || '  File \"/venv/lib/python3.11/site-packages/celery/app/"
+        f"trace.py\", line 453, in trace_task' || {newline} || '    R = retval = fun(*args, **kwargs)' || {newline}"
+        f" || '  File \"/srv/app/jobs/step_' || ({number} %% {CAUSES}) || '.py\", line ' || ({number} %% 97 + 1)"
+        f" || ', in run' || {newline} || '    do(item)' || {newline} || 'ValueError: item ' || {number} || ' of batch '"
+        f" || ({number} %% 13) || ' failed'"
+    )
+
+
 def insert_rows_sql(table, prefix):
     """``INSERT ... SELECT`` of rows ``%(first)s .. %(last)s`` done between ``%(since)s`` and ``%(until)s``."""
     cumulative, total = [], 0
@@ -132,10 +149,11 @@ def insert_rows_sql(table, prefix):
     normal = "sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())"
     return f"""
         INSERT INTO {table} (task_id, task_name, periodic_task_name, status, worker, content_type,
-                             content_encoding, result, date_created, date_started, date_done)
+                             content_encoding, result, traceback, date_created, date_started, date_done)
         SELECT '{prefix}' || r.g, {names}[r.t], NULLIF({periodic}[r.t], ''),
                r.status, CASE WHEN r.started THEN 'celery@worker-' || r.w END,
                'application/json', 'utf-8', CASE WHEN r.status = 'SUCCESS' THEN 'null' END,
+               CASE WHEN r.status = 'FAILURE' THEN {traceback_sql("r.g", "postgresql")} END,
                r.done - r.runtime - r.wait,
                CASE WHEN r.started THEN r.done - r.runtime END,
                r.done
@@ -143,7 +161,7 @@ def insert_rows_sql(table, prefix):
             SELECT s.*, s.status <> 'REVOKED' OR random() < 0.3 AS started
             FROM (
                 SELECT g, t, w, pick, u, done,
-                       CASE WHEN u < 0.90 THEN 'SUCCESS' WHEN u < 0.96 THEN 'FAILURE'
+                       CASE WHEN u < 0.86 THEN 'SUCCESS' WHEN u < 0.96 THEN 'FAILURE'
                             WHEN u < 0.985 THEN 'RETRY' ELSE 'REVOKED' END AS status,
                        make_interval(secs => {medians}[t] * exp({sigmas}[t] * {normal}) / 1000) AS runtime,
                        make_interval(secs => 0.02 * exp(1.6 * {normal})) AS wait
@@ -175,7 +193,7 @@ def insert_rows_sqlite(table, prefix):
         a AS MATERIALIZED (SELECT n, RAND() AS pick, RAND() AS u, RAND() AS wr, RAND() AS dr, RAND() AS n1,
                                   RAND() AS n2, RAND() AS n3, RAND() AS n4, RAND() AS sr FROM g),
         b AS MATERIALIZED (SELECT a.*, {pick} AS t,
-                                  CASE WHEN u < 0.90 THEN 'SUCCESS' WHEN u < 0.96 THEN 'FAILURE'
+                                  CASE WHEN u < 0.86 THEN 'SUCCESS' WHEN u < 0.96 THEN 'FAILURE'
                                        WHEN u < 0.985 THEN 'RETRY' ELSE 'REVOKED' END AS status FROM a),
         c AS MATERIALIZED (
             SELECT b.n, b.status, tasks.name, tasks.periodic, 1 + CAST(b.wr * {WORKERS} AS INTEGER) AS w,
@@ -187,9 +205,10 @@ def insert_rows_sqlite(table, prefix):
             FROM b JOIN tasks ON tasks.t = b.t
         )
         INSERT INTO {table} (task_id, task_name, periodic_task_name, status, worker, content_type,
-                             content_encoding, result, date_created, date_started, date_done)
+                             content_encoding, result, traceback, date_created, date_started, date_done)
         SELECT '{prefix}' || n, name, periodic, status, CASE WHEN started THEN 'celery@worker-' || w END,
                'application/json', 'utf-8', CASE WHEN status = 'SUCCESS' THEN 'null' END,
+               CASE WHEN status = 'FAILURE' THEN {traceback_sql("n", "sqlite")} END,
                strftime({stamp}, done - runtime - wait), CASE WHEN started THEN strftime({stamp}, done - runtime) END,
                strftime({stamp}, done)
         FROM c
@@ -445,10 +464,12 @@ def time_pages(urls, runs, raw_runs=None):
     from django.test import Client, override_settings
     from django.urls import reverse
 
+    from dashboard.models import FailureGroup
     from dashboard.statistics.buckets import WINDOWS
 
     raw_runs = raw_runs or runs
     name = busiest_task_name()
+    biggest = FailureGroup.objects.order_by("-count", "digest").values_list("digest", flat=True).first()
     with override_settings(
         DEBUG=False, ALLOWED_HOSTS=["*"],
         STORAGES={**settings.STORAGES,
@@ -458,13 +479,16 @@ def time_pages(urls, runs, raw_runs=None):
                                              defaults={"is_superuser": True, "is_staff": True})
         client = Client()
         client.force_login(user)
-        print(f"  a task name's page: the busiest, {name}")
+        print(f"  a task name's page: the busiest, {name}; a failure group's: the biggest, {biggest}")
         header = (f"{'page':<22} {'window':<6} {'p50 ms':>8} {'p95 ms':>8} {'queries':>7} {'kB':>5}"
                   f" {'raw p50':>9} {'raw p95':>9} {'raw/page':>8}")
         print(header)
         print("-" * len(header))
         for url in urls:
-            path = reverse(url, args=[name]) if url == "dashboard:task-name" else reverse(url)
+            args = {"dashboard:task-name": [name], "dashboard:failure": [biggest]}.get(url, [])
+            if None in args:
+                continue
+            path = reverse(url, args=args)
             for window_name, window in WINDOWS.items():
                 for _attempt in range(3):  # the database may be restarted meanwhile (a CI's fault tests)
                     try:
@@ -474,6 +498,41 @@ def time_pages(urls, runs, raw_runs=None):
                         print(f"{url:<22} {window_name:<6} database error ({error}), again in 10 s", flush=True)
                         connection.close()
                         time.sleep(10)
+
+
+def time_task_lists(runs):
+    """``/dashboard/tasks/?fingerprint=`` of the biggest group beside ``?status=FAILURE``: first page and the next."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from dashboard.models import FailureGroup
+
+    client = Client()
+    client.force_login(User.objects.get_or_create(username="bench-insights",
+                                                  defaults={"is_superuser": True, "is_staff": True})[0])
+    biggest = FailureGroup.objects.order_by("-count", "digest").values_list("digest", flat=True).first()
+    lists = (("status=FAILURE", {"status": "FAILURE"}), (f"fingerprint={biggest}", {"fingerprint": biggest}))
+    for label, query in lists:
+        for page in ("first", "next"):
+            url = reverse("dashboard:tasks")
+            response = client.get(url, query)
+            if page == "next":
+                cursor = getattr(response.context["table"].page, "next_cursor", None)
+                if not cursor:
+                    continue
+                query = {**query, "cursor": cursor}
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                client.get(url, query)
+                samples.append((time.perf_counter() - start) * 1000)
+            with CaptureQueriesContext(connection) as captured:
+                client.get(url, query)
+            print(f"  {label:<32} {page:<5} p50 {statistics.median(samples):7.2f} ms"
+                  f"  p95 {percentile(samples, 0.95):7.2f} ms  {len(captured.captured_queries)} queries", flush=True)
 
 
 def time_page(client, url, path, window_name, window, name, runs, raw_runs):
@@ -557,6 +616,9 @@ def main():
             time_pages(PAGES, args.runs, args.raw_runs)
         except ImportError as error:  # a module the pages need is not there yet (in a branch under way)
             print(f"  skipped: the URLs do not import ({error})")
+    if "6" not in skip:
+        print(f"\n6. the task list filtered on a failure group beside filtered on its state, {args.runs} GETs each")
+        time_task_lists(args.runs)
 
 
 def _empty_statistics():
@@ -583,6 +645,7 @@ def build():
 
     print("\n2. statistics built from scratch (rebuild.rebuild)")
     _empty_statistics()
+    fingerprint_failures()
     days = []
     start = time.perf_counter()
     built = rebuild.rebuild(progress=lambda done: days.append(done) or print(
@@ -593,6 +656,31 @@ def build():
     )
     print(f"\n  {built:,} rows counted in {elapsed:.1f} s: {built / elapsed:,.0f} rows/s"
           f" (goal >= 100,000 rows/s); buckets: {buckets}")
+
+
+def fingerprint_failures():
+    """Every FAILURE row fingerprinted (``failures.fingerprint_missing``), as a first rebuild does once: failures/s.
+
+    The rebuild timed after it reuses these fingerprints (a row's depends on
+    the row alone), as every later rebuild does.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from dashboard.models import Failure, FailureGroup
+    from dashboard.statistics import failures, rollup
+    from results.models import TaskResult
+
+    Failure.objects.all().delete()
+    FailureGroup.objects.all().delete()
+    failed = TaskResult.objects.filter(status="FAILURE", date_done__lte=timezone.now())
+    start = time.perf_counter()
+    with transaction.atomic():
+        done = failures.fingerprint_missing(failed, rollup.database(), progress=lambda n: print(
+            f"\r  fingerprinted {n:,} failures, {time.perf_counter() - start:.1f} s", end="", flush=True))
+    elapsed = time.perf_counter() - start
+    print(f"\n  {done:,} failures fingerprinted in {elapsed:.1f} s: {done / elapsed:,.0f} failures/s,"
+          f" {FailureGroup.objects.count():,} causes")
 
 
 def incremental_passes():

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('workers', models.TextField(blank=True, default='')),
                 ('state', models.CharField(choices=[('open', 'open'), ('resolved', 'resolved'), ('regressed', 'regressed'), ('ignored', 'ignored')], default='open', max_length=10)),
                 ('resolved_at', models.DateTimeField(null=True)),
-                ('state_changed', models.DateTimeField(null=True)),
+                ('state_changed', models.DateTimeField(db_index=True, null=True)),
             ],
         ),
         migrations.AddField(

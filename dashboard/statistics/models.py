@@ -149,7 +149,7 @@ class FailureGroup(models.Model):
     workers = models.TextField(blank=True, default="")
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     resolved_at = models.DateTimeField(null=True)
-    state_changed = models.DateTimeField(null=True)
+    state_changed = models.DateTimeField(null=True, db_index=True)  # the failures pages' ETag reads its latest
 
     def __str__(self):
         return f"{self.digest} {self.exception_type}: {self.message[:60]} ({self.count})"

@@ -17,10 +17,10 @@ window's figures.
 from collections import Counter
 from datetime import timedelta
 
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.decorators import method_decorator
 from django.views.decorators.http import condition
 from django_tables2 import RequestConfig
 
@@ -41,12 +41,12 @@ def options_of(request, form_class=InsightsOptionsForm) -> InsightsOptionsForm:
     return form_class(data)
 
 
-def figures_etag(request, *args, **kwargs):
-    """The statistics' version and the window's current bar (a new bar starts a new chart)."""
+def figures_etag(request, *parts) -> str:
+    """The statistics' version and the window's current bar (a new bar starts a new chart), and ``parts``."""
     fresh = freshness.ensure_fresh()
     request.freshness = fresh
     window = options_of(request).chosen_window()
-    return live_etag(request, fresh.version, fresh.caught_up, window_span(window, timezone.now()).end)
+    return live_etag(request, fresh.version, fresh.caught_up, window_span(window, timezone.now()).end, *parts)
 
 
 class InsightsView(DashboardView):
@@ -57,8 +57,14 @@ class InsightsView(DashboardView):
     page_title = ""
     options_class = InsightsOptionsForm
 
-    @method_decorator(condition(etag_func=figures_etag))
     def get(self, request, *args, **kwargs):
+        """The page, or ``304 Not Modified`` while its ``etag`` is the one the browser holds."""
+        return condition(etag_func=self.etag)(self.render_page)(request, *args, **kwargs)
+
+    def etag(self, request, *args, **kwargs) -> str:
+        return figures_etag(request)
+
+    def render_page(self, request, *args, **kwargs):
         options = options_of(request, self.options_class)
         self.options = options
         period = reports.Period.of(options.chosen_window())
@@ -193,13 +199,22 @@ class PeriodicListView(InsightsView):
         return {"table": table, "late": sum(row["late"] for row in rows)}
 
 
-class FailureListView(InsightsView):
-    """``/dashboard/failures/``: one row per failure group with failures in the window, new and regressed first."""
+class FailureGroupsView(InsightsView):
+    """A failures page: its figures move with the statistics, and with what operators decide about the causes."""
 
     section = "failures"
+    options_class = FailureOptionsForm
+
+    def etag(self, request, *args, **kwargs) -> str:
+        decided = FailureGroup.objects.aggregate(last=Max("state_changed"))["last"]
+        return figures_etag(request, decided.isoformat() if decided else "")
+
+
+class FailureListView(FailureGroupsView):
+    """``/dashboard/failures/``: one row per failure group with failures in the window, new and regressed first."""
+
     page_title = "Failures"
     partial_template_name = "dashboard/insights/partials/failure_groups.html"
-    options_class = FailureOptionsForm
 
     def report(self, period):
         rows = reports.failure_groups(period, self.options.chosen("task_name"), self.options.chosen("state"))
@@ -208,10 +223,9 @@ class FailureListView(InsightsView):
         return {"table": table, "states": Counter(row.state for row in rows)}
 
 
-class FailureGroupView(InsightsView):
+class FailureGroupView(FailureGroupsView):
     """``/dashboard/failures/<fingerprint>/``: a cause's sample traceback, failures over time, tasks and workers."""
 
-    section = "failures"
     template_name = "dashboard/insights/failure_group.html"
     partial_template_name = "dashboard/insights/partials/failure_group.html"
 

@@ -48,6 +48,12 @@ def test_screenshots_of_the_main_pages(busy_shop, logged_in, live_server, screen
     expect(page.locator("#insights tbody tr")).not_to_have_count(0)
     screenshot("workers")
 
+    page.goto(url + reverse("dashboard:failures"))
+    expect(page.locator("#insights tbody tr")).not_to_have_count(0)
+    screenshot("failures")
+    causes = page.locator("#insights tbody tr").count()
+    assert 2 <= causes < TaskResult.objects.filter(status=states.FAILURE).count()  # grouped, not one per row
+
     page.goto(url + reverse("dashboard:tasks"))
     expect(page.locator("#task-results tbody tr")).to_have_count(25)
     expect(page.locator("#result-count")).to_have_text(COUNTED)

@@ -198,3 +198,14 @@ def test_an_unknown_group_or_action_is_a_404(client_operator, failed, edits):
     group = FailureGroup.objects.first()
     assert client_operator.get(group_action("0" * 16, "resolve")).status_code == 404
     assert client_operator.post(group_action(group.digest, "explode")).status_code == 404
+
+
+def test_a_cached_failures_page_is_not_modified_until_a_cause_is_decided(client_operator, failed, edits):
+    group = FailureGroup.objects.first()
+    etags = {}
+    for url in (reverse("dashboard:failures"), reverse("dashboard:failure", args=[group.digest])):
+        etags[url] = client_operator.get(url)["ETag"]
+        assert client_operator.get(url, headers={"If-None-Match": etags[url]}).status_code == 304
+    client_operator.post(group_action(group.digest, "ignore"))
+    for url, etag in etags.items():
+        assert client_operator.get(url, headers={"If-None-Match": etag}).status_code == 200
