@@ -21,7 +21,7 @@ operators decided (resolved, ignored) is kept.
 """
 from datetime import timedelta
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from results.models import TaskResult
@@ -30,6 +30,7 @@ from results.utils import batched
 from ..conf import dashboard_setting
 from ..decoding import decode_stored
 from ..fingerprints import Fingerprint, fingerprint
+from .lookups import any_of
 from .models import Failure, FailureGroup
 from .upserts import insert
 
@@ -57,16 +58,22 @@ def stored_exception(result, content_type, content_encoding) -> tuple[str, str]:
     )
 
 
+#: What a row is fingerprinted from, after its id (``fingerprint_of``).
+STORED_FAILURE = ("traceback", "result", "content_type", "content_encoding")
+
+
+def fingerprint_of(traceback_text, result, content_type, content_encoding) -> Fingerprint:
+    """A stored failure's fingerprint: its traceback, with its stored exception where the traceback says less."""
+    exception_type, message = stored_exception(result, content_type, content_encoding)
+    return fingerprint(traceback_text, exception_type, message)
+
+
 def fingerprint_rows(ids: list[int], using: str) -> dict[int, Fingerprint]:
     """The fingerprints of the result rows ``ids``, from their tracebacks and stored results."""
     found = {}
     for chunk in batched(ids):
-        rows = TaskResult.objects.using(using).filter(id__in=chunk).values_list(
-            "id", "traceback", "result", "content_type", "content_encoding"
-        )
-        for row_id, traceback_text, result, content_type, content_encoding in rows:
-            exception_type, message = stored_exception(result, content_type, content_encoding)
-            found[row_id] = fingerprint(traceback_text, exception_type, message)
+        for row_id, *stored in TaskResult.objects.using(using).filter(id__in=chunk).values_list("id", *STORED_FAILURE):
+            found[row_id] = fingerprint_of(*stored)
     return found
 
 
@@ -173,16 +180,18 @@ def fingerprint_missing(failed, using: str, progress=None) -> int:
     current = failed.filter(id=OuterRef("row_id"), date_done=OuterRef("date_done"))
     Failure.objects.using(using).exclude(Exists(current)).delete()
     known = Failure.objects.using(using).filter(row_id=OuterRef("id"), date_done=OuterRef("date_done"))
-    missing = failed.exclude(Exists(known)).order_by("id").values_list("id", "date_done", "task_name", "worker")
+    missing = failed.exclude(Exists(known)).order_by("id").values_list(
+        "id", "date_done", "task_name", "worker", *STORED_FAILURE
+    )
     done, after = 0, 0
     while True:
-        batch = list(missing.filter(id__gt=after)[:BATCH])
-        if not batch:
+        rows = list(missing.filter(id__gt=after)[:BATCH])
+        if not rows:
             return done
-        prints = fingerprint_rows([row[0] for row in batch], using)
+        prints = {row[0]: fingerprint_of(*row[4:]) for row in rows}
+        batch = [row[:4] for row in rows]
         new_groups = {}
-        for row_id, _date_done, _task_name, _worker in batch:
-            found = prints[row_id]
+        for found in prints.values():
             new_groups.setdefault(found.digest, found)
         known_groups = set(
             FailureGroup.objects.using(using).filter(digest__in=list(new_groups)).values_list("digest", flat=True)
@@ -221,14 +230,12 @@ def rebuild(using: str, now) -> int:
             n=Count("row_id"), first=Min("date_done"), last=Max("date_done")
         ).values_list("digest", "n", "first", "last")
     }
-    last_of_its_group = Subquery(
-        rows.filter(digest=OuterRef("digest")).order_by().values("digest").annotate(last=Max("date_done"))
-        .values("last")
-    )
-    samples = dict(
-        rows.filter(date_done=last_of_its_group).values("digest").annotate(row=Max("row_id"))
-        .values_list("digest", "row")
-    )
+    samples = {}  # the latest row of each group: one short read of its (digest, date_done) index per group
+    for chunk in batched(sorted((digest, last) for digest, (_count, _first, last) in figures.items())):
+        samples.update(
+            rows.filter(any_of(chunk, "digest", "date_done")).values("digest").annotate(row=Max("row_id"))
+            .values_list("digest", "row")
+        )
     names = {column: {} for column in ("task_name", "worker")}
     for column, seen in names.items():
         for digest, name in rows.exclude(**{column: ""}).values_list("digest", column).distinct():

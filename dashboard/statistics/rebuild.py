@@ -463,6 +463,10 @@ class _Builder:
     )
     KINDS = (("r", "rb"), ("w", "wb"))  # runtime and wait histograms
 
+    def _kinds(self, dimension):
+        """The groupings of a dimension: per runtime and wait bin, or (counts only) one of kind ``r`` and no bin."""
+        return (("r", None),) if dimension in rollup.COUNTED_ONLY else self.KINDS
+
     def _groups(self, cursor, granularity, day, end):
         """SQL and parameters of the kept buckets' groups ``s, dim, k, status, kind, b, n`` of ``day``."""
         if self.vendor == "postgresql":
@@ -470,16 +474,16 @@ class _Builder:
         column = granularity  # the rows table has a column per granularity, named as it
         cursor.execute(f"DELETE FROM {GROUPS_TABLE}")
         for dimension, key in self.DIMENSIONS:
-            for kind, bin_column in self.KINDS:
+            for kind, bin_column in self._kinds(dimension):
                 conditions = [f"{column} >= %s"] + ([f"{key} <> ''"] if key else [])
                 if kind == "w":
                     conditions.append(f"{bin_column} IS NOT NULL")  # a wait bin of NULL counts nothing
                 key_value = key or "''"
                 cursor.execute(
                     f"INSERT INTO {GROUPS_TABLE} (s, dim, k, status, kind, b, n)"
-                    f" SELECT {column}, '{dimension}', {key_value}, status, '{kind}', {bin_column}, COUNT(*)"
-                    f" FROM {ROWS_TABLE} WHERE {' AND '.join(conditions)}"
-                    f" GROUP BY {column}, {key + ', ' if key else ''}status, {bin_column}",
+                    f" SELECT {column}, '{dimension}', {key_value}, status, '{kind}', {bin_column or 'NULL'},"
+                    f" COUNT(*) FROM {ROWS_TABLE} WHERE {' AND '.join(conditions)}"
+                    f" GROUP BY {column}, {key + ', ' if key else ''}status{', ' + bin_column if bin_column else ''}",
                     [self.connection.ops.adapt_datetimefield_value(self.kept_from[granularity])],
                 )
         return f"SELECT s, dim, k, status, kind, b, n FROM {GROUPS_TABLE}", []
@@ -493,8 +497,8 @@ class _Builder:
         """
         step = STEPS[granularity]
         sets = ", ".join(
-            f"(s, {key + ', ' if key else ''}status, {bin_column})"
-            for _dimension, key in self.DIMENSIONS for _kind, bin_column in self.KINDS
+            f"(s, {key + ', ' if key else ''}status{', ' + bin_column if bin_column else ''})"
+            for dimension, key in self.DIMENSIONS for _kind, bin_column in self._kinds(dimension)
         )
         keyed = [(dimension, key) for dimension, key in self.DIMENSIONS if key]
         dimension_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN '{dimension}'" for dimension, key in keyed)
@@ -502,12 +506,12 @@ class _Builder:
         sql = (
             f"SELECT s, (CASE {dimension_sql} ELSE '{Dimension.ALL}' END) COLLATE \"C\" AS dim,"
             f" (CASE {key_sql} ELSE '' END) COLLATE \"C\" AS k, status COLLATE \"C\" AS status,"
-            f" (CASE WHEN GROUPING(rb) = 0 THEN 'r' ELSE 'w' END) COLLATE \"C\" AS kind,"
-            f" CASE WHEN GROUPING(rb) = 0 THEN rb ELSE wb END AS b, COUNT(*) AS n"
+            f" (CASE WHEN GROUPING(wb) = 0 THEN 'w' ELSE 'r' END) COLLATE \"C\" AS kind,"
+            f" CASE WHEN GROUPING(rb) = 0 THEN rb WHEN GROUPING(wb) = 0 THEN wb END AS b, COUNT(*) AS n"
             f" FROM (SELECT date_bin('{step}', done, {EPOCH_SQL}) AS s, t, w, p, f, status,"
             f" rb, wb FROM {ROWS_TABLE} WHERE done >= %s AND done < %s) r"
             f" GROUP BY GROUPING SETS ({sets})"
-            f" HAVING (GROUPING(rb) = 0 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
+            f" HAVING (GROUPING(wb) = 1 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
             + "".join(f" AND (GROUPING({key}) = 1 OR {key} <> '')" for _dimension, key in keyed)
         )
         return sql, [since, until]

@@ -46,6 +46,9 @@ from .models import Bucket, CountedTask, Dimension, Failure, RollupState
 from .upserts import insert
 
 READY_STATES = sorted(states.READY_STATES)
+#: Dimensions whose buckets hold counts only, no histograms: a failure group's pages chart its failures, and
+#: a thousand causes' runtime bins would be most of the store.
+COUNTED_ONLY = frozenset({Dimension.FAILURE})
 #: What the pass reads of a result: its runtime and queue wait as whole microseconds (``Microseconds``).
 ROW_FIELDS = (
     "id", "date_done", "status", "task_name", "worker", "periodic_task_name",
@@ -151,8 +154,9 @@ class Deltas:
             if change is None:
                 change = self.minutes[place] = [0, 0, 0, 0, 0]
             change[0] += sign
-            change[runtime_at] += runtime
-            change[runtime_at + 1] += wait
+            if dimension not in COUNTED_ONLY:
+                change[runtime_at] += runtime
+                change[runtime_at + 1] += wait
 
     @property
     def changes(self) -> dict:
