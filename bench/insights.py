@@ -10,9 +10,12 @@ it prints, figures only, nothing asserted:
 1. seeding ``--rows`` results over ``--days`` days in the database itself
    (``INSERT ... SELECT ... generate_series``, on SQLite a recursive CTE, the
    table's secondary indexes dropped meanwhile and built again after): 20 task names with runtimes of
-   their own, 8 workers, a few periodic tasks, mostly SUCCESS with some
-   FAILURE, RETRY and REVOKED;
-2. the statistics built from scratch (``rebuild.rebuild``): seconds, rows/s;
+   their own, 8 workers, a few periodic tasks, mostly SUCCESS with 10 %
+   FAILURE (each with a traceback: ``CAUSES`` causes, its message holding
+   the row's own number), some RETRY and REVOKED;
+2. every failure fingerprinted (``failures.fingerprint_missing``, what a
+   first rebuild does once): failures/s; then the statistics built from
+   scratch (``rebuild.rebuild``, reusing those fingerprints): seconds, rows/s;
 3. an incremental pass over 1,000 new rows (``rollup.run_pass``): ms;
 4. the read paths of the pages for every window (``queries.figures``,
    ``series``, ``figures_by_key`` per task name and per worker): p50/p95 and
@@ -22,7 +25,10 @@ it prints, figures only, nothing asserted:
 5. pages (``time_pages``): every insights page (a task name's for the
    busiest task name) for every window, GETs through Django's test client
    logged in as a superuser: p50/p95 server time and queries, beside the raw
-   aggregates of the results table giving the same figures, and their ratio.
+   aggregates of the results table giving the same figures, and their ratio;
+   the failures pages too (a failure group's for the biggest group);
+6. the task list filtered on the biggest failure group beside filtered on
+   ``status=FAILURE``: its first page and the next, p50/p95 and queries.
 """
 import argparse
 import os

@@ -127,7 +127,12 @@ def record(changes: list, fingerprints: dict[int, Fingerprint], using: str) -> N
     insert(Failure, placed, using, ["row_id"], FAILURE_FIELDS)
     for chunk in batched(gone):
         Failure.objects.using(using).filter(row_id__in=chunk).delete()
-    _regress(using, {digest: max(counted.date_done for _row_id, counted in rows) for digest, rows in added.items()})
+    latest = {digest: max(counted.date_done for _row_id, counted in rows) for digest, rows in added.items()}
+    _regress(using, {
+        digest: done for digest, done in latest.items()
+        if groups[digest].state == FailureGroup.State.RESOLVED and groups[digest].resolved_at
+        and groups[digest].resolved_at < done
+    })
 
 
 def _seen(group: FailureGroup, row_id: int, date_done) -> None:
@@ -138,7 +143,11 @@ def _seen(group: FailureGroup, row_id: int, date_done) -> None:
 
 
 def _regress(using: str, latest: dict) -> None:
-    """Resolved groups that failed after they were resolved become regressed: one ``UPDATE``, on the state as it is."""
+    """Resolved groups that failed after they were resolved become regressed: one ``UPDATE``, on the state as it is.
+
+    ``latest`` holds the groups that were resolved before their latest failure when the pass read them (most
+    passes: none); the ``UPDATE`` checks again, so a group an operator reopened meanwhile stays open.
+    """
     if not latest:
         return
     failed_since = Q()
