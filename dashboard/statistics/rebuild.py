@@ -5,7 +5,7 @@ incremental passes (``rollup.catch_up``) followed by ``rollup.prune()``
 (until nothing is left to prune) would produce at the same ``now``: the
 same ``Bucket`` rows (minute, quarter hour, hour and day; all tasks, task
 name, worker, periodic task; every ready state; runtime and wait
-histograms) but none past its retention (minutes older than
+histograms; and the failure groups' counts, grouped from ``Failure``) but none past its retention (minutes older than
 ``STATISTICS_MINUTE_DAYS``, quarter hours older than
 ``STATISTICS_QUARTER_DAYS``, hours older than ``STATISTICS_HOUR_DAYS``,
 days older than ``STATISTICS_RETENTION_DAYS``: they are never built), the same
@@ -235,6 +235,7 @@ def rebuild(
                 day = ready.filter(date_done__gte=day + timedelta(days=1)).order_by("date_done").values_list(
                     "date_done", flat=True
                 ).first()
+            builder.write_failure_buckets()
             builder.remember(now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS")))
         finally:
             builder.drop_tables()
@@ -327,7 +328,7 @@ class _Builder:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} (m {t['when']}, q {t['when']}, h {t['when']}, d {t['when']},"
                 f" t {t['key']},"
-                f" w {t['key']}, p {t['key']}, f {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
+                f" w {t['key']}, p {t['key']}, status {t['status']}, rb {t['int']}, wb {t['int']})"
             )
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {GROUPS_TABLE} (s {t['when']}, dim {t['dim']}, k {t['key']},"
@@ -347,7 +348,7 @@ class _Builder:
             return
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {ROWS_TABLE} AS SELECT r.done, r.t, r.w, r.p, r.f, r.status,"
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} AS SELECT r.done, r.t, r.w, r.p, r.status,"
                 f" CAST(r.rb AS smallint) AS rb, CAST(r.wb AS smallint) AS wb"
                 f" FROM ({self.binned_rows_sql(self._source_sql(bounded=False))}) r ORDER BY r.done",
                 self._ready_params(),
@@ -384,7 +385,6 @@ class _Builder:
         return (
             f"SELECT {done} AS done, {q('status')} AS status, COALESCE({q('task_name')}, '') AS t,"
             f" COALESCE({q('worker')}, '') AS w, COALESCE({q('periodic_task_name')}, '') AS p,"
-            f" {self._fingerprint_sql()} AS f,"
             f" {microseconds_sql(self.vendor, done, started)} AS ru,"
             f" {microseconds_sql(self.vendor, started, created)} AS wu"
             f" FROM {q(TaskResult._meta.db_table)}"
@@ -449,23 +449,17 @@ class _Builder:
         truncated = _bucket_starts_sql(self.connection, "r.done")
         cursor.execute(f"DELETE FROM {ROWS_TABLE}")
         cursor.execute(
-            f"INSERT INTO {ROWS_TABLE} (m, q, h, d, t, w, p, f, status, rb, wb)"
-            f" SELECT {', '.join(truncated)}, r.t, r.w, r.p, r.f, r.status, r.rb, r.wb"
+            f"INSERT INTO {ROWS_TABLE} (m, q, h, d, t, w, p, status, rb, wb)"
+            f" SELECT {', '.join(truncated)}, r.t, r.w, r.p, r.status, r.rb, r.wb"
             f" FROM ({self.binned_rows_sql(self._source_sql())}) r",
             self._ready_params(since, until),
         )
 
     # grouping: (bucket start, dimension, key, status, histogram kind, bin) -> rows
 
-    DIMENSIONS = (
-        (Dimension.ALL, None), (Dimension.TASK_NAME, "t"), (Dimension.WORKER, "w"), (Dimension.PERIODIC, "p"),
-        (Dimension.FAILURE, "f"),
-    )
+    #: The failure groups' buckets are grouped from ``Failure`` instead (``write_failure_buckets``).
+    DIMENSIONS = ((Dimension.ALL, None), (Dimension.TASK_NAME, "t"), (Dimension.WORKER, "w"), (Dimension.PERIODIC, "p"))
     KINDS = (("r", "rb"), ("w", "wb"))  # runtime and wait histograms
-
-    def _kinds(self, dimension):
-        """The groupings of a dimension: per runtime and wait bin, or (counts only) one of kind ``r`` and no bin."""
-        return (("r", None),) if dimension in rollup.COUNTED_ONLY else self.KINDS
 
     def _groups(self, cursor, granularity, day, end):
         """SQL and parameters of the kept buckets' groups ``s, dim, k, status, kind, b, n`` of ``day``."""
@@ -474,16 +468,16 @@ class _Builder:
         column = granularity  # the rows table has a column per granularity, named as it
         cursor.execute(f"DELETE FROM {GROUPS_TABLE}")
         for dimension, key in self.DIMENSIONS:
-            for kind, bin_column in self._kinds(dimension):
+            for kind, bin_column in self.KINDS:
                 conditions = [f"{column} >= %s"] + ([f"{key} <> ''"] if key else [])
                 if kind == "w":
                     conditions.append(f"{bin_column} IS NOT NULL")  # a wait bin of NULL counts nothing
                 key_value = key or "''"
                 cursor.execute(
                     f"INSERT INTO {GROUPS_TABLE} (s, dim, k, status, kind, b, n)"
-                    f" SELECT {column}, '{dimension}', {key_value}, status, '{kind}', {bin_column or 'NULL'},"
-                    f" COUNT(*) FROM {ROWS_TABLE} WHERE {' AND '.join(conditions)}"
-                    f" GROUP BY {column}, {key + ', ' if key else ''}status{', ' + bin_column if bin_column else ''}",
+                    f" SELECT {column}, '{dimension}', {key_value}, status, '{kind}', {bin_column}, COUNT(*)"
+                    f" FROM {ROWS_TABLE} WHERE {' AND '.join(conditions)}"
+                    f" GROUP BY {column}, {key + ', ' if key else ''}status, {bin_column}",
                     [self.connection.ops.adapt_datetimefield_value(self.kept_from[granularity])],
                 )
         return f"SELECT s, dim, k, status, kind, b, n FROM {GROUPS_TABLE}", []
@@ -497,8 +491,8 @@ class _Builder:
         """
         step = STEPS[granularity]
         sets = ", ".join(
-            f"(s, {key + ', ' if key else ''}status{', ' + bin_column if bin_column else ''})"
-            for dimension, key in self.DIMENSIONS for _kind, bin_column in self._kinds(dimension)
+            f"(s, {key + ', ' if key else ''}status, {bin_column})"
+            for _dimension, key in self.DIMENSIONS for _kind, bin_column in self.KINDS
         )
         keyed = [(dimension, key) for dimension, key in self.DIMENSIONS if key]
         dimension_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN '{dimension}'" for dimension, key in keyed)
@@ -506,12 +500,12 @@ class _Builder:
         sql = (
             f"SELECT s, (CASE {dimension_sql} ELSE '{Dimension.ALL}' END) COLLATE \"C\" AS dim,"
             f" (CASE {key_sql} ELSE '' END) COLLATE \"C\" AS k, status COLLATE \"C\" AS status,"
-            f" (CASE WHEN GROUPING(wb) = 0 THEN 'w' ELSE 'r' END) COLLATE \"C\" AS kind,"
-            f" CASE WHEN GROUPING(rb) = 0 THEN rb WHEN GROUPING(wb) = 0 THEN wb END AS b, COUNT(*) AS n"
-            f" FROM (SELECT date_bin('{step}', done, {EPOCH_SQL}) AS s, t, w, p, f, status,"
+            f" (CASE WHEN GROUPING(rb) = 0 THEN 'r' ELSE 'w' END) COLLATE \"C\" AS kind,"
+            f" CASE WHEN GROUPING(rb) = 0 THEN rb ELSE wb END AS b, COUNT(*) AS n"
+            f" FROM (SELECT date_bin('{step}', done, {EPOCH_SQL}) AS s, t, w, p, status,"
             f" rb, wb FROM {ROWS_TABLE} WHERE done >= %s AND done < %s) r"
             f" GROUP BY GROUPING SETS ({sets})"
-            f" HAVING (GROUPING(wb) = 1 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
+            f" HAVING (GROUPING(rb) = 0 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
             + "".join(f" AND (GROUPING({key}) = 1 OR {key} <> '')" for _dimension, key in keyed)
         )
         return sql, [since, until]
@@ -596,6 +590,32 @@ class _Builder:
             ),
             batch_size=1000,
         )
+
+    def write_failure_buckets(self):
+        """The failure groups' buckets (counts only, ``rollup.COUNTED_ONLY``), grouped from ``Failure``.
+
+        ``failures.fingerprint_missing`` has left there exactly the FAILURE
+        rows counted, each with its group and ``date_done``: a million
+        failures are grouped once per granularity, not ten million rows
+        once more per day.
+        """
+        q, adapt = self.quote, self.connection.ops.adapt_datetimefield_value
+        columns = ", ".join(q(c) for c in ("granularity", "start", "dimension", "key", "status", "count", "runtime",
+                                          "wait"))
+        done, digest = q("date_done"), q("digest")
+        if self.vendor == "postgresql":
+            starts = [f"date_bin('{STEPS[granularity]}', {done}, {EPOCH_SQL})" for granularity in GRANULARITIES]
+        else:
+            starts = _bucket_starts_sql(self.connection, done)
+        with self.connection.cursor() as cursor:
+            for granularity, start in zip(GRANULARITIES, starts, strict=True):
+                cursor.execute(
+                    f"INSERT INTO {q(Bucket._meta.db_table)} ({columns})"
+                    f" SELECT %s, s, '{Dimension.FAILURE}', k, '{states.FAILURE}', COUNT(*), '', ''"
+                    f" FROM (SELECT {start} AS s, {digest} AS k FROM {q(Failure._meta.db_table)}"
+                    f" WHERE {done} <= %s) m WHERE s >= %s GROUP BY s, k",
+                    [granularity, adapt(self.cutoff), adapt(self.kept_from[granularity])],
+                )
 
     def remember(self, keep_from: datetime):
         """The ``CountedTask`` log of the rows the next passes may see stored again.
