@@ -36,6 +36,8 @@ from .upserts import insert
 
 #: Task names and workers kept per group: the first ones in sorted order.
 NAMES_KEPT = 20
+#: Failures fingerprinted per batch by a rebuild (each batch: one read, two writes).
+BATCH = 2_000
 #: Characters of a stored exception message read to fingerprint it.
 MESSAGE_READ = 4_000
 #: What the pass writes of a group; never its state, which an operator may be changing meanwhile.
@@ -219,9 +221,6 @@ def fingerprint_missing(failed, using: str, progress=None) -> int:
         after = batch[-1][0]
         if progress is not None:
             progress(done)
-
-
-BATCH = 2_000
 
 
 def rebuild(using: str, now) -> int:
