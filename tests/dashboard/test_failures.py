@@ -81,6 +81,7 @@ def test_bad_filters_are_a_400_with_the_message_never_a_500(client_viewer, faile
 
 def test_every_part_of_a_cause_is_escaped(client_viewer, failed):
     html = client_viewer.get(reverse("dashboard:failures")).content.decode()
+    assert html.count("<svg") >= 3  # a trend per cause
     assert "<script>x</script>" not in html and "<b>Bad</b>" not in html and "<img src=x" not in html
     assert "&lt;b&gt;Bad&lt;/b&gt;" in html
     group = FailureGroup.objects.get(exception_type="ValueError")
