@@ -83,14 +83,30 @@ def secret_key(var_dir: Path):
     if key:
         return key
     key_file = var_dir / "secret_key"
+    key = _read_key(key_file)
+    if key:
+        return key
+    # Several processes may start at once (a test matrix, a worker and the web server): the key file appears
+    # whole or not at all, written aside and linked into place; the first link wins and everyone reads it.
+    var_dir.mkdir(parents=True, exist_ok=True)
+    aside = var_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    aside.write_text(secrets.token_urlsafe(50))
+    aside.chmod(0o600)
+    try:
+        os.link(aside, key_file)
+    except FileExistsError:
+        if not _read_key(key_file):  # an empty file left by an interrupted older write
+            os.replace(aside, key_file)
+    finally:
+        aside.unlink(missing_ok=True)
+    return _read_key(key_file)
+
+
+def _read_key(key_file: Path) -> str:
     try:
         return key_file.read_text().strip()
     except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        var_dir.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(key)
-        key_file.chmod(0o600)
-        return key
+        return ""
 
 
 def database_config(url, test_sqlite_path):

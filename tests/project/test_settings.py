@@ -93,3 +93,19 @@ def test_a_value_that_means_nothing_stops_the_start_with_its_name(tmp_path, name
     process = run_settings(tmp_path, **{name: value})
     assert process.returncode != 0
     assert "ImproperlyConfigured" in process.stderr and name in process.stderr
+
+
+def test_processes_starting_at_once_all_read_the_one_generated_secret_key(tmp_path, monkeypatch):
+    """A test matrix starts three processes on one var/ folder: none may read a key file still being written."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dashboard_project.env import secret_key
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with ProcessPoolExecutor(6) as pool:
+        keys = list(pool.map(secret_key, [tmp_path] * 24))
+    assert len(set(keys)) == 1 and len(keys[0]) >= 50
+    assert [path.name for path in tmp_path.iterdir()] == ["secret_key"]  # nothing left aside
+    (tmp_path / "secret_key").write_text("")  # an interrupted write of an older version
+    replaced = secret_key(tmp_path)
+    assert replaced and replaced == (tmp_path / "secret_key").read_text()
