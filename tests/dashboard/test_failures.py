@@ -210,3 +210,16 @@ def test_a_cached_failures_page_is_not_modified_until_a_cause_is_decided(client_
     client_operator.post(group_action(group.digest, "ignore"))
     for url, etag in etags.items():
         assert client_operator.get(url, headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_a_causes_task_names_link_as_reverse_does_the_first_five_shown(client_viewer, make_task):
+    names = ["a/b c?d#e", "ü&<x>", "plain", "p4", "p5", "p6", "p7"]
+    for name in names:
+        task_at(make_task, timedelta(minutes=3), status=states.FAILURE, task_name=name,
+                traceback=traceback("KeyError", "'x'"))
+    counted()
+    html = client_viewer.get(reverse("dashboard:failures")).content.decode()
+    shown = sorted(names)[:5]
+    for name in shown:
+        assert f'href="{reverse("dashboard:task-name", args=[name])}"' in html
+    assert reverse("dashboard:task-name", args=[sorted(names)[5]]) not in html and "and 2 more" in html
