@@ -467,26 +467,21 @@ def raw_page(url, window, span, name):
 def time_pages(urls, runs, raw_runs=None):
     """Time GETs of ``urls`` (URL names) for every window, as a superuser: p50/p95, queries, beside the raw reads."""
     from django.conf import settings
-    from django.contrib.auth.models import User
     from django.db import OperationalError, connection
-    from django.test import Client, override_settings
+    from django.test import override_settings
     from django.urls import reverse
 
-    from dashboard.models import FailureGroup
     from dashboard.statistics.buckets import WINDOWS
 
     raw_runs = raw_runs or runs
     name = busiest_task_name()
-    biggest = FailureGroup.objects.order_by("-count", "digest").values_list("digest", flat=True).first()
+    biggest = biggest_failure_group()
     with override_settings(
         DEBUG=False, ALLOWED_HOSTS=["*"],
         STORAGES={**settings.STORAGES,
                   "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
     ):
-        user, _ = User.objects.get_or_create(username="bench-insights",
-                                             defaults={"is_superuser": True, "is_staff": True})
-        client = Client()
-        client.force_login(user)
+        client = superuser_client()
         print(f"  a task name's page: the busiest, {name}; a failure group's: the biggest, {biggest}")
         header = (f"{'page':<22} {'window':<6} {'p50 ms':>8} {'p95 ms':>8} {'queries':>7} {'kB':>5}"
                   f" {'raw p50':>9} {'raw p95':>9} {'raw/page':>8}")
@@ -508,20 +503,32 @@ def time_pages(urls, runs, raw_runs=None):
                         time.sleep(10)
 
 
+def superuser_client():
+    """A test client logged in as the bench's superuser (the pages' timings include no permission lookups)."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    user, _created = User.objects.get_or_create(username="bench-insights",
+                                                defaults={"is_superuser": True, "is_staff": True})
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def biggest_failure_group():
+    from dashboard.models import FailureGroup
+
+    return FailureGroup.objects.order_by("-count", "digest").values_list("digest", flat=True).first()
+
+
 def time_task_lists(runs):
     """``/dashboard/tasks/?fingerprint=`` of the biggest group beside ``?status=FAILURE``: first page and the next."""
-    from django.contrib.auth.models import User
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from dashboard.models import FailureGroup
-
-    client = Client()
-    client.force_login(User.objects.get_or_create(username="bench-insights",
-                                                  defaults={"is_superuser": True, "is_staff": True})[0])
-    biggest = FailureGroup.objects.order_by("-count", "digest").values_list("digest", flat=True).first()
+    client = superuser_client()
+    biggest = biggest_failure_group()
     lists = (("status=FAILURE", {"status": "FAILURE"}), (f"fingerprint={biggest}", {"fingerprint": biggest}))
     for label, query in lists:
         for page in ("first", "next"):

@@ -257,7 +257,7 @@ class FailureGroupTable(ReportTable):
 def failure_rows(report_rows, window_name: str) -> list[dict]:
     return [
         {
-            "group": row.group, "cause": row.group.digest, "state": row.state, "task_names": row.task_names,
+            "group": row.group, "cause": row.group.digest, "state": row.state, "task_names": row.group.task_name_list,
             "failures": row.failures, "first_seen": row.group.first_seen, "last_seen": row.group.last_seen,
             "trend": row.trend, "trend_title": f"{row.group.exception_type}: failures, {window_name}",
         }

@@ -272,10 +272,6 @@ class FailureRow(NamedTuple):
     state: str  # ``FailureState``
     trend: list[int]
 
-    @property
-    def task_names(self) -> list[str]:
-        return self.group.task_names.split("\n") if self.group.task_names else []
-
 
 def failure_groups(period: Period, task_name: str = "", state: str = "") -> list[FailureRow]:
     """Every failure group with failures in the window: new and regressed first, then the most failures."""
@@ -291,7 +287,7 @@ def failure_groups(period: Period, task_name: str = "", state: str = "") -> list
         if group is None or not figures.failed:
             continue
         row = FailureRow(group, figures.failed, FailureState.of(group, period.span.start), trends.get(digest, []))
-        if (task_name and task_name not in row.task_names) or (state and row.state != state):
+        if (task_name and task_name not in group.task_name_list) or (state and row.state != state):
             continue
         rows.append(row)
     return sorted(rows, key=lambda row: (FailureState.PRIORITY[row.state], -row.failures, row.group.digest))

@@ -33,6 +33,15 @@ class Traceback:
         return [frame for frame in self.frames if not frame.library]
 
 
+def shown(text, limit) -> dict:
+    """A stored traceback as ``dashboard/partials/traceback.html`` shows it: parsed, and whether it is cut."""
+    return {
+        "traceback": parse(text) if text else None,
+        "traceback_cut": bool(text) and len(text) > limit,
+        "text_limit": limit,
+    }
+
+
 def is_library_path(path):
     markers = dashboard_setting("LIBRARY_PATH_MARKERS")
     return any(marker in path for marker in markers)

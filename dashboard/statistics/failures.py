@@ -79,9 +79,9 @@ def fingerprint_rows(ids: list[int], using: str) -> dict[int, Fingerprint]:
     return found
 
 
-def merged_names(kept: str, more) -> str:
-    """``kept`` (one name per line) with the names ``more``: sorted, the first ``NAMES_KEPT``."""
-    names = set(kept.split("\n")) if kept else set()
+def merged_names(kept: list[str], more) -> str:
+    """The names ``kept`` and ``more``, one per line: sorted, the first ``NAMES_KEPT``."""
+    names = set(kept)
     names.update(name for name in more if name)
     return "\n".join(sorted(names)[:NAMES_KEPT])
 
@@ -123,8 +123,8 @@ def record(changes: list, fingerprints: dict[int, Fingerprint], using: str) -> N
         group.count = max(group.count - taken.get(digest, 0), 0) + len(rows)
         for row_id, counted in rows:
             _seen(group, row_id, counted.date_done)
-        group.task_names = merged_names(group.task_names, (counted.task_name for _row_id, counted in rows))
-        group.workers = merged_names(group.workers, (counted.worker for _row_id, counted in rows))
+        group.task_names = merged_names(group.task_name_list, (counted.task_name for _row_id, counted in rows))
+        group.workers = merged_names(group.worker_list, (counted.worker for _row_id, counted in rows))
     insert(FailureGroup, list(groups.values()), using, ["digest"], GROUP_FIGURES)
     insert(Failure, placed, using, ["row_id"], FAILURE_FIELDS)
     for chunk in batched(gone):
@@ -252,8 +252,8 @@ def rebuild(using: str, now) -> int:
     for group in groups:
         group.count, group.first_seen, group.last_seen = figures[group.digest]
         group.sample_row_id = samples[group.digest]
-        group.task_names = merged_names("", names["task_name"].get(group.digest, ()))
-        group.workers = merged_names("", names["worker"].get(group.digest, ()))
+        group.task_names = merged_names([], names["task_name"].get(group.digest, ()))
+        group.workers = merged_names([], names["worker"].get(group.digest, ()))
     FailureGroup.objects.using(using).bulk_update(groups, GROUP_FIGURES, batch_size=500)
     expired(now, using).delete()
     return len(groups)

@@ -154,6 +154,14 @@ class FailureGroup(models.Model):
     def __str__(self):
         return f"{self.digest} {self.exception_type}: {self.message[:60]} ({self.count})"
 
+    @property
+    def task_name_list(self) -> list[str]:
+        return self.task_names.split("\n") if self.task_names else []
+
+    @property
+    def worker_list(self) -> list[str]:
+        return self.workers.split("\n") if self.workers else []
+
 
 class Failure(models.Model):
     """Which failure group a FAILURE row is in: what ``?fingerprint=`` filters the task list on.

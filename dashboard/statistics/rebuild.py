@@ -114,7 +114,7 @@ def _integer_sql(vendor, expression):
 
 
 def _milliseconds_sql(vendor, microseconds):
-    """``rollup.milliseconds`` in SQL: ``max(u / 10**6 * 1000, 0.0)`` in double precision, same roundings."""
+    """``rollup.milliseconds_of`` in SQL: ``max(u / 10**6 * 1000, 0.0)`` in double precision, same roundings."""
     value = f"{_double_sql(vendor, microseconds)} / 1000000 * 1000"
     return f"CASE WHEN {microseconds} IS NULL THEN NULL WHEN {microseconds} <= 0 THEN 0.0 ELSE {value} END"
 

@@ -91,14 +91,9 @@ class Counted(NamedTuple):
         return dimensions
 
 
-def milliseconds(later, earlier):
-    if later is None or earlier is None:
-        return None
-    return max((later - earlier).total_seconds() * 1000, 0.0)
-
-
 def milliseconds_of(microseconds: int | None) -> float | None:
-    """``milliseconds`` of two datetimes ``microseconds`` apart: the same float, to the last bit.
+    """The milliseconds between two datetimes ``microseconds`` apart, never below 0: the float
+    ``(later - earlier).total_seconds() * 1000`` gives, to the last bit.
 
     ``timedelta.total_seconds()`` is the whole microseconds divided by
     10**6, one correctly rounded division of integers, as here.

@@ -15,6 +15,7 @@ import json
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -215,10 +216,7 @@ class FailureGroupActionView(GatedActionView):
         self.action = action if action in actions.GROUP_STATES else None
 
     def group(self):
-        group = FailureGroup.objects.filter(digest=self.kwargs["digest"]).first()
-        if group is None:
-            raise Http404(_("No failure group has this fingerprint."))
-        return group
+        return get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
 
     def get(self, request, *args, **kwargs):
         context = {"group": self.group(), "description": GROUP_DESCRIPTIONS[self.action],

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from django.db.models import Max
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
@@ -230,20 +231,15 @@ class FailureGroupView(FailureGroupsView):
     partial_template_name = "dashboard/insights/partials/failure_group.html"
 
     def report(self, period):
-        group = FailureGroup.objects.filter(digest=self.kwargs["digest"]).first()
-        if group is None:
-            raise Http404("No failure group has this fingerprint.")
+        group = get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
         report = reports.failure_group_report(period, group)
         sample = report.sample
-        limit = dashboard_setting("DETAIL_TEXT_LIMIT")
         return {
             "report": report,
             "failure_chart": report_charts.throughput(
                 report.series, period.window, f"Failures of this cause, {period.window.label}", fingerprint=group.digest
             ),
-            "traceback": tracebacks.parse(sample.traceback) if sample and sample.traceback else None,
-            "traceback_cut": bool(sample and sample.traceback) and len(sample.traceback) > limit,
-            "text_limit": limit,
-            "task_names": group.task_names.split("\n") if group.task_names else [],
-            "workers": group.workers.split("\n") if group.workers else [],
+            **tracebacks.shown(sample.traceback if sample else None, dashboard_setting("DETAIL_TEXT_LIMIT")),
+            "task_names": group.task_name_list,
+            "workers": group.worker_list,
         }

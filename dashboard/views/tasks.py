@@ -92,9 +92,7 @@ class TaskDetailView(DashboardView):
             "args": decoding.show_arguments(task.task_args, *encoding, limit),
             "kwargs": decoding.show_arguments(task.task_kwargs, *encoding, limit),
             "result": decoding.show_value(task.result, *encoding, limit),
-            "traceback": tracebacks.parse(task.traceback) if task.traceback else None,
-            "traceback_cut": bool(task.traceback) and len(task.traceback) > limit,
-            "text_limit": limit,
+            **tracebacks.shown(task.traceback, limit),
             "children": children,
             "child_statuses": selectors.task_statuses(child_ids) if child_ids else {},
             "meta_extra": decoding.pretty(extra_meta) if extra_meta else "",
@@ -103,7 +101,6 @@ class TaskDetailView(DashboardView):
             **self._failure_group(task),
             "history": selectors.task_history(task.task_id),
         }
-
 
     @staticmethod
     def _failure_group(task) -> dict:

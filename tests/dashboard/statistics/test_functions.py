@@ -9,6 +9,8 @@ from dashboard.statistics.functions import EpochSeconds, Microseconds
 from dashboard.statistics.models import Bucket
 from results.models import TaskResult
 
+from .test_rollup import milliseconds
+
 pytestmark = pytest.mark.django_db
 
 MOMENTS = [
@@ -50,5 +52,5 @@ def test_milliseconds_of_microseconds_is_the_float_subtracting_datetimes_gives()
     spans = [0, 1, -1, 999, 10**6 - 1, 86_400 * 10**6 + 7, 2**53 + 1]
     spans += [rng.randrange(-10**9, 10**13) for _ in range(5000)]
     for microseconds in spans:
-        exact = rollup.milliseconds(done, done - timedelta(microseconds=microseconds))
+        exact = milliseconds(done, done - timedelta(microseconds=microseconds))
         assert rollup.milliseconds_of(microseconds) == exact, microseconds
