@@ -703,19 +703,30 @@ def fingerprint_failures():
           f" {FailureGroup.objects.count():,} causes")
 
 
-def incremental_passes():
+def rows_arriving(count):
+    """``count`` new results, as they arrive between two passes: after the watermark, older than the lag.
+
+    Returns ``(since, moment)``: they are stored after ``since``, and the
+    next pass is to run at ``moment`` (``run_pass(now=moment)``).
+    """
     from django.utils import timezone
 
+    from dashboard.statistics import rollup
+
+    done_until = rollup.rollup_state().done_until or timezone.now()
+    moment = max(timezone.now(), done_until + timedelta(seconds=20))
+    since = max(done_until, moment - timedelta(seconds=60)) + timedelta(milliseconds=1)
+    fresh_rows(count, since, moment - timedelta(seconds=6), f"fresh-{moment.timestamp():.6f}-")
+    return since, moment
+
+
+def incremental_passes():
     from dashboard.statistics import rollup
 
     print("\n3. an incremental pass over 1,000 new rows (rollup.run_pass)")
     timings = []
     for _attempt in range(5):
-        # as new results arrive: after the watermark, older than the lag
-        done_until = rollup.rollup_state().done_until or timezone.now()
-        moment = max(timezone.now(), done_until + timedelta(seconds=20))
-        since = max(done_until, moment - timedelta(seconds=60)) + timedelta(milliseconds=1)
-        fresh_rows(1000, since, moment - timedelta(seconds=6), f"fresh-{moment.timestamp():.6f}-")
+        _since, moment = rows_arriving(1000)
         start = time.perf_counter()
         result = rollup.run_pass(now=moment)
         timings.append((time.perf_counter() - start) * 1000)

@@ -34,7 +34,10 @@ def parse_args():
     parser.add_argument("--database-url", default=insights.DEFAULT_URL)
     parser.add_argument("--passes", type=int, default=10)
     parser.add_argument("--rows", type=int, default=1000, help="new results before each pass")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.passes < 1 or args.rows < 1:
+        parser.error("--passes and --rows are counts of at least 1")
+    return args
 
 
 @contextmanager
@@ -75,35 +78,28 @@ def main():
     args = parse_args()
     insights.setup_django(args.database_url)
     from django.db.models import Count
-    from django.utils import timezone
 
     from dashboard.models import Bucket
     from dashboard.statistics import rollup
     from dashboard.statistics.buckets import MINUTE, floor_to
 
     spent = defaultdict(list)
-    minute_rows = []
     with ExitStack() as stack:
         for owner, name, label in steps():
             stack.enter_context(timed_calls(owner, name, label, spent))
         for _attempt in range(args.passes):
-            done_until = rollup.rollup_state().done_until or timezone.now()
-            moment = max(timezone.now(), done_until + timedelta(seconds=20))
-            since = max(done_until, moment - timedelta(seconds=60)) + timedelta(milliseconds=1)
-            insights.fresh_rows(args.rows, since, moment - timedelta(seconds=6), f"fresh-{moment.timestamp():.6f}-")
+            since, moment = insights.rows_arriving(args.rows)
             rollup.run_pass(now=moment)
-            minutes = Bucket.objects.filter(
-                granularity=MINUTE, start__gte=floor_to(since, timedelta(minutes=1)), start__lt=moment
-            )
-            minute_rows.append(dict(
-                minutes.order_by().values("dimension").annotate(n=Count("id")).values_list("dimension", "n")
-            ))
+    minutes = Bucket.objects.filter(
+        granularity=MINUTE, start__gte=floor_to(since, timedelta(minutes=1)), start__lt=moment
+    )
+    per_dimension = minutes.order_by().values("dimension").annotate(n=Count("id")).values_list("dimension", "n")
     print(f"{args.passes} passes of {args.rows:,} new rows; ms, median of passes 3 on, then every pass")
     for _owner, _name, label in steps():
         values = spent[label]
         middle = statistics.median(values[2:] or values)
         print(f"  {label:34} {middle:7.1f}   {' '.join(f'{value:.0f}' for value in values)}")
-    rows = ", ".join(f"{dimension} {count:,}" for dimension, count in sorted(minute_rows[-1].items()))
+    rows = ", ".join(f"{dimension} {count:,}" for dimension, count in sorted(per_dimension))
     print(f"minute buckets in the last pass's minutes, per dimension: {rows}"
           " (earlier passes' rows share them; each is written at four granularities)")
 
