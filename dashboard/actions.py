@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from celery import current_app, states
 from celery.utils.time import maybe_timedelta
 from django.db import router, transaction
+from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from kombu.exceptions import OperationalError
 
 from results.conf import allow_edits, id_batch_size
@@ -54,6 +55,8 @@ PERMISSIONS = {
     Action.RESOLVE: CHANGE_PERMISSION,
     Action.IGNORE: CHANGE_PERMISSION,
     Action.REOPEN: CHANGE_PERMISSION,
+    # retrying a failure group's tasks in bulk (``dashboard.redrives``), and cancelling such a run
+    Action.REDRIVE: CHANGE_PERMISSION,
 }
 
 #: The state each failure group action leaves a group in (``REOPEN`` undoes a resolve or an ignore).
@@ -133,18 +136,21 @@ class Outcome:
         return AuditEntry.Outcome.PARTIAL if self.succeeded else AuditEntry.Outcome.FAILED
 
 
+def new_entry(user, action, **fields):
+    """A saved audit entry of ``user``'s ``action``; ``fields`` are its figures (outcome, summary...)."""
+    signed_in = getattr(user, "pk", None) is not None
+    return AuditEntry.objects.using(router.db_for_write(AuditEntry)).create(
+        user=user if signed_in else None, username=user.get_username() if signed_in else "", action=action, **fields
+    )
+
+
 def record(user, outcome):
     """Write ``outcome`` to the audit trail (one entry, one row per task) and return it."""
     db = router.db_for_write(AuditEntry)
     with transaction.atomic(using=db):
-        outcome.entry = AuditEntry.objects.using(db).create(
-            user=user if getattr(user, "pk", None) else None,
-            username=user.get_username() if getattr(user, "pk", None) else "",
-            action=outcome.action,
-            task_count=len(outcome.tasks),
-            succeeded=len(outcome.succeeded),
-            outcome=outcome.status,
-            summary=outcome.summary,
+        outcome.entry = new_entry(
+            user, outcome.action, task_count=len(outcome.tasks), succeeded=len(outcome.succeeded),
+            outcome=outcome.status, summary=outcome.summary,
         )
         AuditedTask.objects.using(db).bulk_create(
             [
@@ -160,7 +166,25 @@ def record(user, outcome):
 
 
 class Refused(Exception):
-    """A task this action cannot be applied to; the message says why."""
+    """A task this action cannot be applied to; the message says why, ``kind`` which ``RefusalKind`` it is."""
+
+    def __init__(self, message, kind="unparseable"):
+        super().__init__(message)
+        self.kind = kind
+
+
+class RefusalKind(TextChoices):
+    """Why a task is not sent again, by kind: what a bulk retry's dry run counts."""
+
+    GONE = "gone", gettext_lazy("the stored result is gone (expired or deleted)")
+    NOT_FAILED = "not_failed", gettext_lazy("stored again since, and no longer failed")
+    NO_ID = "no_id", gettext_lazy("stored with an empty or unusable task id")
+    NOT_STORED = "not_stored", gettext_lazy("no task name or arguments stored (result_extended was off)")
+    TRUNCATED = "truncated", gettext_lazy("arguments cut by Celery (its argsrepr limit)")
+    UNPARSEABLE = "unparseable", gettext_lazy("arguments masked by argsrepr, or not a list and mapping of literals")
+    PICKLE = "pickle", gettext_lazy("arguments stored with pickle, which the dashboard never loads")
+    UNREGISTERED = "unregistered", gettext_lazy("task name not registered in this Celery app")
+    ALREADY_RETRIED = "already_retried", gettext_lazy("already retried (alone, or by another bulk retry)")
 
 
 def task_id_refusal(task_id):
@@ -222,7 +246,10 @@ def parse_stored_arguments(content, content_type, content_encoding, what):
     value, note = decoding.decode_stored(content, content_type, content_encoding)
     if note:
         if content_type == decoding.PICKLE_CONTENT_TYPE:
-            raise Refused(_("The %(what)s are stored with pickle, which the dashboard never loads.") % {"what": what})
+            raise Refused(
+                _("The %(what)s are stored with pickle, which the dashboard never loads.") % {"what": what},
+                RefusalKind.PICKLE,
+            )
         value = content  # legacy rows: the repr as plain text
     if not isinstance(value, str):
         return value
@@ -232,10 +259,11 @@ def parse_stored_arguments(content, content_type, content_encoding, what):
                 "The stored %(what)s look truncated (Celery cuts them at %(size)s characters): "
                 "the full values were not stored."
             )
-            % {"what": what, "size": decoding.ARGSREPR_MAXSIZE}
+            % {"what": what, "size": decoding.ARGSREPR_MAXSIZE},
+            RefusalKind.TRUNCATED,
         )
     if len(value) > MAX_ARGUMENT_TEXT:
-        raise Refused(_("The stored %(what)s are too long to parse back.") % {"what": what})
+        raise Refused(_("The stored %(what)s are too long to parse back.") % {"what": what}, RefusalKind.TRUNCATED)
     try:
         return json.loads(value)
     except ValueError:
@@ -272,9 +300,15 @@ def registered_tasks(app):
 def retry_call(task, app):
     """``(name, args, kwargs)`` to send ``task`` again; ``Refused`` with the reason when it cannot be."""
     if not task.task_name:
-        raise Refused(_("No task name stored (result_extended was off when it ran): it cannot be sent again."))
+        raise Refused(
+            _("No task name stored (result_extended was off when it ran): it cannot be sent again."),
+            RefusalKind.NOT_STORED,
+        )
     if task.task_args is None or task.task_kwargs is None:
-        raise Refused(_("No arguments stored (result_extended was off when it ran): it cannot be sent again."))
+        raise Refused(
+            _("No arguments stored (result_extended was off when it ran): it cannot be sent again."),
+            RefusalKind.NOT_STORED,
+        )
     encoding = (task.content_type, task.content_encoding)
     args = parse_stored_arguments(task.task_args, *encoding, _("positional arguments"))
     kwargs = parse_stored_arguments(task.task_kwargs, *encoding, _("keyword arguments"))
@@ -287,7 +321,8 @@ def retry_call(task, app):
     if task.task_name not in registered_tasks(app):
         raise Refused(
             _("The task %(name)s is not registered in this Celery app: the web process would send it blind.")
-            % {"name": task.task_name}
+            % {"name": task.task_name},
+            RefusalKind.UNREGISTERED,
         )
     return task.task_name, args, kwargs
 

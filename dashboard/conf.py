@@ -51,6 +51,12 @@ DEFAULTS = {
     # How hard a retry or revoke tries to reach the broker before it reports
     # the broker as down (kombu's retry policy for publishing).
     "BROKER_RETRY_POLICY": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+    # Retrying a failure group's tasks in bulk (a re-drive): tasks sent per
+    # second, most tasks one run sends, and how long one slice of the
+    # sending Celery task runs before it hands over to the next (seconds).
+    "REDRIVE_RATE": 10,
+    "REDRIVE_LIMIT": 10_000,
+    "REDRIVE_SLICE_SECONDS": 10,
     # Rows per page of the audit trail, and entries shown on a task's page.
     "AUDIT_PER_PAGE": 50,
     "AUDIT_SHOWN_ON_TASK": 20,

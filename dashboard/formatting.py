@@ -44,6 +44,14 @@ def failure_state_badge(state):
     return format_html('<span class="badge badge-{}">{}</span>', FAILURE_STATE_TONES.get(state, "other"), state)
 
 
+#: Badge tone of each bulk retry state (``Redrive.State``).
+REDRIVE_STATE_TONES = {"queued": "other", "running": "warn", "done": "ok", "cancelled": "muted", "failed": "bad"}
+
+
+def redrive_state_badge(state):
+    return format_html('<span class="badge badge-{}">{}</span>', REDRIVE_STATE_TONES.get(state, "other"), state)
+
+
 def local_datetime(value):
     """``value`` in the current time zone as ``YYYY-MM-DD HH:MM:SS``; '' for None."""
     if value is None:

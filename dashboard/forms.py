@@ -208,3 +208,27 @@ class TerminateForm(ActionForm):
 
 class NextForm(forms.Form):
     next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class RedriveForm(DashboardForm):
+    """A failure group's bulk retry: its failures from ``since`` to ``until``.
+
+    ``until`` is fixed when the dry run is shown (now, to the microsecond)
+    and carried by the form, so what is sent is what the dry run counted,
+    not the failures that came in since.
+    """
+
+    since = forms.DateTimeField(
+        label=gettext_lazy("Failures since"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+    )
+    until = forms.DateTimeField(widget=forms.HiddenInput)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise ValidationError(_("“Failures since” must not be later than the dry run (%(until)s).") % {
+                "until": f"{until:%Y-%m-%d %H:%M:%S}"})
+        return cleaned

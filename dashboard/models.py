@@ -16,7 +16,8 @@ from results.conf import task_id_max_length
 from .statistics.models import Activity, Bucket, CountedTask, Failure, FailureGroup, RollupState
 
 __all__ = [
-    "Activity", "AuditEntry", "AuditedTask", "Bucket", "CountedTask", "Failure", "FailureGroup", "RollupState",
+    "Activity", "AuditEntry", "AuditedTask", "Bucket", "CountedTask", "Failure", "FailureGroup", "Redrive",
+    "RedriveItem", "RollupState",
 ]
 
 
@@ -30,11 +31,13 @@ class AuditEntry(models.Model):
         RESOLVE = "resolve", _("Resolve")
         IGNORE = "ignore", _("Ignore")
         REOPEN = "reopen", _("Reopen")
+        REDRIVE = "redrive", _("Retry a failure group")
 
     class Outcome(models.TextChoices):
         DONE = "done", _("Done")
         PARTIAL = "partial", _("Partly done")
         FAILED = "failed", _("Failed")
+        RUNNING = "running", _("Running")  # a re-drive still sending
 
     created = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("When"))
     user = models.ForeignKey(
@@ -73,3 +76,83 @@ class AuditedTask(models.Model):
     def __str__(self):
         return f"{self.task_id}: {'ok' if self.ok else 'not done'}"
 
+
+
+class Redrive(models.Model):
+    """One run re-driving a failure group's tasks since a chosen time: what was planned, and how far it got.
+
+    Planned in the web request (``dashboard.redrives.plan``, the dry run's
+    very figures), sent by a Celery task on the user's workers, paced and
+    in slices (``dashboard.tasks.redrive_failures``). The tasks it will send
+    are its ``RedriveItem`` rows; those refused are only counted, by kind
+    (``refusals``). Its audit entry links every task sent, old to new.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        CANCELLED = "cancelled", _("cancelled")
+        FAILED = "failed", _("failed")
+
+    FINISHED = (State.DONE, State.CANCELLED, State.FAILED)
+
+    group = models.ForeignKey(FailureGroup, on_delete=models.CASCADE, related_name="redrives")
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="redrive")
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    rate = models.FloatField()  # tasks per second
+    limit = models.PositiveIntegerField()
+    planned = models.PositiveIntegerField(default=0)
+    refusals = models.JSONField(default=dict)  # refusal kind -> tasks
+    beyond_limit = models.PositiveBigIntegerField(default=0)  # failures since ``since`` left for a later run
+    sent = models.PositiveIntegerField(default=0)
+    not_sent = models.PositiveIntegerField(default=0)  # planned, then refused when sending, or never sent
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True)
+    finished = models.DateTimeField(null=True)
+    heartbeat = models.DateTimeField(null=True)  # the last slice's last step
+    lease_until = models.DateTimeField(null=True)  # a slice running until then: no second one at once
+    cancel_requested = models.BooleanField(default=False)
+    cancelled_by = models.CharField(max_length=150, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"re-drive {self.pk} of {self.group_id}: {self.state}, {self.sent}/{self.planned} sent"
+
+    @property
+    def is_finished(self):
+        return self.state in self.FINISHED
+
+    @property
+    def refused(self):
+        return sum(self.refusals.values())
+
+    @property
+    def pending(self):
+        return 0 if self.is_finished else max(self.planned - self.sent - self.not_sent, 0)
+
+
+class RedriveItem(models.Model):
+    """A task a re-drive sends, or sent: unique per task id, so two runs never send the same task.
+
+    ``new_task_id`` is set just before the message is published (and
+    ``sent_at`` once it was): a slice that crashed in between never sends
+    that task a second time. The rows a run did not send are deleted when
+    it ends, so a later run may take them.
+    """
+
+    redrive = models.ForeignKey(Redrive, on_delete=models.CASCADE, related_name="items")
+    task_id = models.CharField(max_length=task_id_max_length(), unique=True)
+    new_task_id = models.CharField(max_length=task_id_max_length(), null=True, blank=True)
+    sent_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["redrive", "new_task_id", "id"], name="dashboard_redriveitem_pending")]
+
+    def __str__(self):
+        return f"{self.task_id} -> {self.new_task_id or '(not sent yet)'}"

@@ -1,4 +1,4 @@
-"""The dashboard's Celery tasks, run by the user's own workers.
+"""The dashboard's Celery tasks, run by the user's own workers: the statistics pass, and bulk retries.
 
 ``dashboard.rollup_statistics`` keeps the insights' figures up to date:
 schedule it with Celery beat every few seconds (``make run``'s beat does,
@@ -8,6 +8,7 @@ import time
 
 from celery import shared_task
 
+from . import redrives
 from .statistics import rollup
 
 ROLLUP_SECONDS = 20
@@ -27,3 +28,13 @@ def rollup_statistics(max_seconds: float = ROLLUP_SECONDS) -> int:
             break
     rollup.prune()
     return total
+
+
+@shared_task(name=redrives.TASK_NAME, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def redrive_failures(redrive_id: int) -> str:
+    """Send the next slice of a failure group's retry (``dashboard.redrives``); it queues the slice after it.
+
+    Acknowledged once the slice ran: a slice lost with its worker is
+    delivered again, and goes on from the first task it had not sent.
+    """
+    return redrives.run_slice(redrive_id)

@@ -5,7 +5,7 @@ Task and group ids, and task names, may hold any character Celery allows
 """
 from django.urls import path
 
-from .views import actions, audit, chords, groups, insights, tasks
+from .views import actions, audit, chords, groups, insights, redrives, tasks
 
 app_name = "dashboard"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("periodic/", insights.PeriodicListView.as_view(), name="periodic"),
     path("failures/", insights.FailureListView.as_view(), name="failures"),
     path("failures/<str:digest>/", insights.FailureGroupView.as_view(), name="failure"),
+    path("failures/<str:digest>/retry/", actions.RedriveView.as_view(), name="failure-retry"),
     path("failures/<str:digest>/<slug:action>/", actions.FailureGroupActionView.as_view(), name="failure-action"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("count/tasks/", tasks.TaskCountView.as_view(), name="task-count"),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("chords/", chords.ChordListView.as_view(), name="chords"),
     path("actions/delete-expired/", actions.DeleteExpiredView.as_view(), name="delete-expired"),
     path("actions/<slug:action>/", actions.TaskActionView.as_view(), name="action"),
+    path("redrives/<int:pk>/", redrives.RedriveProgressView.as_view(), name="redrive"),
+    path("redrives/<int:pk>/cancel/", actions.RedriveCancelView.as_view(), name="redrive-cancel"),
     path("audit/", audit.AuditListView.as_view(), name="audit"),
     path("audit/<int:pk>/", audit.AuditEntryView.as_view(), name="audit-entry"),
 ]

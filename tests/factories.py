@@ -39,6 +39,10 @@ def group_ref(group_id, members):
     return [[group_id, None], members]
 
 
+#: The task name the tests' recording Celery app registers (``tests/dashboard/conftest.py``: ``app``).
+REGISTERED_TASK = "proj.tasks.add"
+
+
 def task_result(**fields):
     """A stored task result; ``date_created/started/done`` may be given explicitly.
 

@@ -7,8 +7,8 @@ from ..statistics import histogram
 
 register = template.Library()
 
-_FORMATS = ("status_badge", "failure_state_badge", "duration", "local_datetime", "datetime_cell", "short_id",
-            "milliseconds", "percent")
+_FORMATS = ("status_badge", "failure_state_badge", "redrive_state_badge", "duration", "local_datetime",
+            "datetime_cell", "short_id", "milliseconds", "percent")
 for _name in _FORMATS:
     register.filter(_name, getattr(formatting, _name))
 

@@ -18,16 +18,17 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import View
 
-from .. import actions, selectors
+from .. import actions, redrives, selectors
 from ..conf import dashboard_setting
 from ..filters import TaskFilter
-from ..forms import ActionForm, NextForm, TerminateForm, not_an_id
-from ..models import FailureGroup
+from ..forms import ActionForm, NextForm, RedriveForm, TerminateForm, not_an_id
+from ..models import FailureGroup, Redrive
 from ..navigation import SECTIONS
 from ..querystrings import canonical_query
 from .base import ResultsViewerRequiredMixin
@@ -60,6 +61,7 @@ class GatedActionView(ResultsViewerRequiredMixin, View):
     """Log-in and view rule first (the mixin), then ``ALLOW_EDITS`` and the action's permission."""
 
     action = None
+    section = "tasks"
     http_method_names = ["get", "post"]
 
     def dispatch(self, request, *args, **kwargs):
@@ -74,7 +76,7 @@ class GatedActionView(ResultsViewerRequiredMixin, View):
 
     def page(self, template, context, status=200):
         params = self.request.POST if self.request.method == "POST" else self.request.GET
-        context = {"sections": SECTIONS, "current_section": "tasks", "action": self.action,
+        context = {"sections": SECTIONS, "current_section": self.section, "action": self.action,
                    "action_label": Action(self.action).label,
                    "cancel_url": self.next_url(params.get("next"), reverse("dashboard:tasks")), **context}
         return TemplateResponse(self.request, template, context, status=status)
@@ -210,6 +212,8 @@ GROUP_DESCRIPTIONS = {
 class FailureGroupActionView(GatedActionView):
     """``/dashboard/failures/<fingerprint>/<action>/``: resolve, ignore or reopen a failure group."""
 
+    section = "failures"
+
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
         action = kwargs.get("action")
@@ -230,3 +234,71 @@ class FailureGroupActionView(GatedActionView):
         self.report(actions.set_group_state(request.user, group.digest, self.action))
         default = reverse("dashboard:failure", args=[group.digest])
         return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), default))
+
+
+class RedriveView(GatedActionView):
+    """``/dashboard/failures/<fingerprint>/retry/``: the dry run of retrying a group's failures (GET), then the run.
+
+    The dry run says exactly how many tasks would be sent and how many are
+    refused, by reason; the POST plans the same range again (``until`` is
+    the dry run's) and queues the run on the workers, then shows its
+    progress (``dashboard:redrive``).
+    """
+
+    action = Action.REDRIVE
+    section = "failures"
+
+    def group(self):
+        return get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
+
+    def get(self, request, *args, **kwargs):
+        group = self.group()
+        data = request.GET.copy()
+        now = timezone.now()
+        if not data.get("since"):
+            # All of the group's failures; to the second, as the input shows it.
+            data["since"] = timezone.localtime(group.first_seen or now).replace(microsecond=0).strftime(
+                "%Y-%m-%dT%H:%M:%S")
+        data["until"] = now.isoformat()
+        form = RedriveForm(data)
+        if not form.is_valid():
+            return self.page("dashboard/actions/redrive.html", {"group": group, "form": form}, status=400)
+        since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+        plan = redrives.plan(group, since, until)
+        confirm = RedriveForm(initial={"since": since, "until": until.isoformat(), "next": data.get("next", "")})
+        rate = dashboard_setting("REDRIVE_RATE")
+        context = {"group": group, "form": form, "confirm": confirm, "plan": plan, "since": since, "until": until,
+                   "rate": rate, "seconds": len(plan.to_send) / rate if rate > 0 else 0}
+        return self.page("dashboard/actions/redrive.html", context)
+
+    def post(self, request, *args, **kwargs):
+        group = self.group()
+        form = RedriveForm(request.POST)
+        if not form.is_valid():
+            return self.page("dashboard/actions/redrive.html", {"group": group, "form": form}, status=400)
+        redrive = redrives.start(request.user, group, form.cleaned_data["since"], form.cleaned_data["until"])
+        if redrive is None:
+            messages.warning(request, _("Nothing to retry: none of these failures can be sent again now."))
+            return HttpResponseRedirect(reverse("dashboard:failure-retry", args=[group.digest]))
+        if redrive.state == Redrive.State.FAILED:
+            messages.error(request, f"{Action(self.action).label}: {redrive.error}")
+        else:
+            messages.success(request, _("%(n)s task(s) queued to be sent again, %(rate)s per second.") % {
+                "n": redrive.planned, "rate": redrive.rate})
+        return HttpResponseRedirect(reverse("dashboard:redrive", args=[redrive.pk]))
+
+
+class RedriveCancelView(GatedActionView):
+    """``/dashboard/redrives/<id>/cancel/`` (POST): stop a run before its next send."""
+
+    action = Action.REDRIVE
+    section = "failures"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        redrive = get_object_or_404(Redrive, pk=kwargs["pk"])
+        if redrives.cancel(request.user, redrive):
+            messages.success(request, _("Cancelled: nothing more is sent; the tasks not sent yet are released."))
+        else:
+            messages.warning(request, _("This run had already finished (%(state)s).") % {"state": redrive.state})
+        return HttpResponseRedirect(reverse("dashboard:redrive", args=[redrive.pk]))

@@ -224,6 +224,10 @@ class FailureListView(FailureGroupsView):
         return {"table": table, "states": Counter(row.state for row in rows)}
 
 
+#: The latest bulk retries listed on a failure group's page.
+REDRIVES_SHOWN = 5
+
+
 class FailureGroupView(FailureGroupsView):
     """``/dashboard/failures/<fingerprint>/``: a cause's sample traceback, failures over time, tasks and workers."""
 
@@ -242,4 +246,5 @@ class FailureGroupView(FailureGroupsView):
             **tracebacks.shown(sample.traceback if sample else None, dashboard_setting("DETAIL_TEXT_LIMIT")),
             "task_names": group.task_name_list,
             "workers": group.worker_list,
+            "redrives": list(group.redrives.select_related("entry")[:REDRIVES_SHOWN]),
         }

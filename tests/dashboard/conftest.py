@@ -1,4 +1,8 @@
 """Fixtures of the dashboard tests: users with and without access, task rows (``tests.factories``)."""
+import time
+import uuid
+from unittest import mock
+
 import pytest
 from django.contrib.auth.models import Permission, User
 
@@ -51,3 +55,36 @@ def make_tasks(db):
 def make_group(db):
     """``make_group(group_id=None, result=None, **fields)``: a stored group result."""
     return factories.group_result
+
+
+@pytest.fixture
+def edits(settings):
+    """Operator actions allowed (``ALLOW_EDITS``)."""
+    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+
+
+@pytest.fixture
+def app(celery_app_factory):
+    """A Celery app (set as current, as the project's is in the web process) that records what it sends.
+
+    ``app.sent`` lists ``(name, args, kwargs, task id)`` per message and
+    ``app.sent_at`` the monotonic time of each; ``app.revoked`` is the mocked
+    revoke. A task id given by the sender is kept, as Celery keeps it.
+    """
+    app = celery_app_factory("actions-test", current=True, broker_url="memory://")
+
+    @app.task(name=factories.REGISTERED_TASK, shared=False)  # this app only: not every app made later
+    def add(x, y):
+        return x + y
+
+    sent, sent_at = [], []
+
+    def send_task(name, args=None, kwargs=None, **options):
+        result = app.AsyncResult(options.get("task_id") or str(uuid.uuid4()))
+        sent.append((name, args, kwargs, result.id))
+        sent_at.append(time.monotonic())
+        return result
+
+    with mock.patch.object(app, "send_task", side_effect=send_task), mock.patch.object(app.control, "revoke") as revoke:
+        app.sent, app.sent_at, app.revoked = sent, sent_at, revoke
+        yield app

@@ -2,9 +2,7 @@
 broker down."""
 import json
 import sys
-import uuid
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -17,33 +15,7 @@ from dashboard.models import AuditedTask, AuditEntry
 from results.models import TaskResult
 from tests import factories
 
-REGISTERED = "proj.tasks.add"
-
-
-@pytest.fixture
-def app(celery_app_factory):
-    """A Celery app (set as current, as the project's is in the web process) that records what it sends."""
-    app = celery_app_factory("actions-test", current=True, broker_url="memory://")
-
-    @app.task(name=REGISTERED, shared=False)  # this app only: not every app made later
-    def add(x, y):
-        return x + y
-
-    sent = []
-
-    def send_task(name, args=None, kwargs=None, **options):
-        result = app.AsyncResult(str(uuid.uuid4()))
-        sent.append((name, args, kwargs, result.id))
-        return result
-
-    with mock.patch.object(app, "send_task", side_effect=send_task), mock.patch.object(app.control, "revoke") as revoke:
-        app.sent, app.revoked = sent, revoke
-        yield app
-
-
-@pytest.fixture
-def edits(settings):
-    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+REGISTERED = factories.REGISTERED_TASK
 
 
 def url(action):

@@ -41,7 +41,7 @@ def make_app(name, result_backend):
     app = make_celery_app(name)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.result_backend = result_backend
-    app.conf.include = ["tests.e2e.tasks"]
+    app.conf.include = ["tests.e2e.tasks", "dashboard.tasks"]
     if os.environ.get("E2E_BROKER_URL"):
         configure(app, os.environ["E2E_BROKER_URL"], os.environ["E2E_QUEUE"], os.environ.get("E2E_BROKER_DIR"))
     return app
