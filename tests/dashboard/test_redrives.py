@@ -111,7 +111,7 @@ class TestDryRunAndRun:
         redrive.refresh_from_db()
         assert (redrive.state, redrive.sent, redrive.not_sent, redrive.pending) == ("done", 4, 0, 0)
         links = dict(AuditedTask.objects.filter(entry=redrive.entry).values_list("task_id", "new_task_id"))
-        assert links == {task.task_id: new_id for task, (*_call, new_id) in zip(sendable, sent)}
+        assert links == {task.task_id: new_id for task, (*_call, new_id) in zip(sendable, sent, strict=True)}
         entry = redrive.entry
         assert (entry.action, entry.outcome, entry.username, entry.task_count, entry.succeeded) == (
             "redrive", "done", operator.username, 4, 4)
@@ -166,9 +166,9 @@ class TestPacingAndSlices:
         settings.DASHBOARD = {"REDRIVE_RATE": 20}
         redrive = redrives.start(operator, group, group.first_seen, timezone.now(), app)
         redrives.run_slice(redrive.pk, app)
-        times = [at for (name, *_rest), at in zip(app.sent, app.sent_at) if name != redrives.TASK_NAME]
+        times = [at for (name, *_rest), at in zip(app.sent, app.sent_at, strict=True) if name != redrives.TASK_NAME]
         assert len(times) == 4
-        gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
         assert min(gaps) >= 1 / 20 - 0.003, gaps
 
     def test_a_slice_out_of_time_hands_over_and_the_next_goes_on_without_repeating(self, operator, cause, settings,
@@ -189,7 +189,8 @@ class TestPacingAndSlices:
     def test_a_second_message_for_a_run_waits_for_the_lease(self, operator, cause, app, fast):
         group, _sendable = cause
         redrive = redrives.start(operator, group, group.first_seen, timezone.now(), app)
-        Redrive.objects.filter(pk=redrive.pk).update(state="running", lease_until=timezone.now() + timedelta(seconds=30))
+        held = timezone.now() + timedelta(seconds=30)
+        Redrive.objects.filter(pk=redrive.pk).update(state="running", lease_until=held)
         assert redrives.run_slice(redrive.pk, app) == "running"
         assert tasks_sent(app) == [] and len(slices_sent(app)) == 2  # queued again, for when the lease ends
         Redrive.objects.filter(pk=redrive.pk).update(lease_until=timezone.now() - timedelta(seconds=1))  # holder lost
