@@ -1,11 +1,14 @@
 """``/dashboard/redrives/<id>/``: a failure group's bulk retry as it runs, live.
 
 Anyone who may view results may watch it; the cancel button shows to those
-who may run it. While the run is queued or sending, the progress card
-polls itself (htmx, every ``REDRIVE_POLL`` seconds); a finished run's card
-stops polling. Without JavaScript the page shows the same figures on each
-reload.
+who may run it. While the run is queued or sending, or a new task it lists
+has not finished, the progress card polls itself (htmx, every
+``REDRIVE_POLL`` seconds); then it stops. Without JavaScript the page shows
+the same figures on each reload.
 """
+from datetime import timedelta
+
+from celery import states
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -18,6 +21,8 @@ from .base import DashboardView
 REDRIVE_POLL = 2
 #: The latest tasks sent, listed with the state of the task each became.
 LATEST_SHOWN = 20
+#: How long after its end a run's page still polls for its new tasks' states.
+WATCHED_AFTER_THE_END = timedelta(minutes=10)
 
 
 class RedriveProgressView(DashboardView):
@@ -31,6 +36,10 @@ class RedriveProgressView(DashboardView):
         latest = list(redrive.items.filter(sent_at__isnull=False).order_by("-sent_at", "-id")[:LATEST_SHOWN])
         new_tasks = stored_tasks([item.new_task_id for item in latest], ("status",))
         pending = redrive.pending
+        # The new tasks listed are watched for a while after the run ends, until they have finished.
+        waiting = any(new_tasks.get(item.new_task_id) is None or new_tasks[item.new_task_id].status
+                      not in states.READY_STATES for item in latest)
+        watching = waiting and redrive.finished and timezone.now() - redrive.finished < WATCHED_AFTER_THE_END
         return super().get_context_data(
             redrive=redrive,
             group=redrive.group,
@@ -41,6 +50,6 @@ class RedriveProgressView(DashboardView):
             seconds_left=pending / redrive.rate if redrive.rate > 0 else None,
             quiet_for=(timezone.now() - redrive.heartbeat).total_seconds() if redrive.heartbeat else None,
             can_cancel=not redrive.is_finished and "redrive" in actions.allowed_actions(self.request.user),
-            poll=None if redrive.is_finished else REDRIVE_POLL,
+            poll=REDRIVE_POLL if watching or not redrive.is_finished else None,
             **kwargs,
         )

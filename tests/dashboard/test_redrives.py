@@ -354,9 +354,14 @@ class TestPagesAndGating:
         with django_assert_max_num_queries(8):
             done = client_operator.get(url, headers={"HX-Request": "true", "HX-Target": "redrive-progress"})
         text = done.content.decode()
-        assert "4 of 4 sent" in text and "hx-trigger" not in text and "Cancel this run" not in text
+        assert "4 of 4 sent" in text and "Cancel this run" not in text
         assert text.count(">SUCCESS<") == 1 and text.count("not stored yet") == 3
+        assert "hx-trigger" in text  # done, but still watching the new tasks
         assert not text.lstrip().startswith("<!DOCTYPE")  # the partial only
+        for *_call, new_id in tasks_sent(app)[1:]:
+            make_task(task_id=new_id, status=states.FAILURE, task_name=REGISTERED)
+        settled = client_operator.get(url).content.decode()
+        assert settled.count(">FAILURE<") == 3 and "hx-trigger" not in settled
         group_page = client_operator.get(reverse("dashboard:failure", args=[group.digest])).content.decode()
         assert url in group_page  # listed under the cause's retries
 
