@@ -1,10 +1,13 @@
 """Retrying a failure group in bulk: the dry run's figures against what is sent, pacing, slices, the cap,
 cancellation, overlapping runs, a broker that is down, gating, CSRF and the audit trail."""
 import json
+import threading
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from celery import states
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -262,6 +265,41 @@ class TestCancelAndOverlap:
         sent_ids = [call[1] for call in tasks_sent(app)]
         assert sorted(sent_ids) == sorted([[minutes, 2] for minutes in (50, 40, 30, 20)])
         assert len(sendable) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_started_at_the_same_moment_share_no_task(operator, cause, app, fast):
+    """Both plan before either keeps its plan (a barrier), then both insert: each task goes to one run only."""
+    group, _sendable = cause
+    until, real_plan, barrier, errors, started = timezone.now(), redrives.plan, threading.Barrier(2), [], []
+
+    def plan_then_wait(*args, **kwargs):
+        planned = real_plan(*args, **kwargs)
+        barrier.wait(timeout=30)
+        return planned
+
+    def start_and_send():
+        try:
+            redrive = redrives.start(operator, group, group.first_seen, until, app)
+            started.append(redrive)
+            redrives.run_slice(redrive.pk, app)
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(redrives, "plan", side_effect=plan_then_wait):
+        threads = [threading.Thread(target=start_and_send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    # One transaction keeps a whole plan: the first to commit holds all four, the other none.
+    assert sorted(redrive.planned for redrive in started) == [0, 4]
+    sent = sorted(call[1] for call in tasks_sent(app))
+    assert sent == sorted([minutes, 2] for minutes in (50, 40, 30, 20))  # each once
+    assert RedriveItem.objects.count() == 4 and Redrive.objects.filter(state="done").count() == 2
 
 
 class TestBrokerDown:
