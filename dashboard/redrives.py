@@ -48,6 +48,7 @@ from results.utils import batched
 from . import actions, selectors
 from .actions import Action, RefusalKind, Refused
 from .conf import dashboard_setting
+from .formatting import local_datetime
 from .models import AuditedTask, AuditEntry, Failure, Redrive, RedriveItem
 
 State = Redrive.State
@@ -75,11 +76,12 @@ class Plan:
     examples: dict = field(default_factory=dict)
     beyond_limit: int = 0  # failures in the range left for a later run (the cap was reached)
 
-    def refuse(self, kind, task_id):
+    def refuse(self, kind, task_id, row_id):
+        """Count a refusal; ``task_id`` is None for a result that is gone (only its row id is known)."""
         self.refused[kind] += 1
         kept = self.examples.setdefault(kind, [])
         if len(kept) < EXAMPLES_KEPT:
-            kept.append(task_id)
+            kept.append((task_id, row_id))
 
     @property
     def refused_total(self):
@@ -87,7 +89,7 @@ class Plan:
 
     @property
     def refusal_rows(self):
-        """``[(label, count, example ids)]``, the commonest kind first."""
+        """``[(label, count, examples)]``, the commonest kind first; an example is ``(task id or None, row id)``."""
         return [(RefusalKind(kind).label, count, self.examples.get(kind, []))
                 for kind, count in self.refused.most_common()]
 
@@ -167,7 +169,7 @@ def plan(group, since, until, app=None, limit=None):
             if kind is None:
                 result.to_send.append(task.task_id)
             else:
-                result.refuse(kind, task.task_id if task is not None else f"row {row_id}")
+                result.refuse(kind, task.task_id if task is not None else None, row_id)
     return result
 
 
@@ -182,8 +184,8 @@ def describe(redrive):
         "failure group %(digest)s (%(cause)s), failures from %(since)s to %(until)s: "
         "%(sent)s of %(planned)s sent again, %(refused)s refused"
     ) % {
-        "digest": group.digest, "cause": cause, "since": f"{redrive.since:%Y-%m-%d %H:%M:%S}",
-        "until": f"{redrive.until:%Y-%m-%d %H:%M:%S}", "sent": redrive.sent, "planned": redrive.planned,
+        "digest": group.digest, "cause": cause, "since": local_datetime(redrive.since),
+        "until": local_datetime(redrive.until), "sent": redrive.sent, "planned": redrive.planned,
         "refused": redrive.refused,
     }
     if redrive.state == State.CANCELLED:

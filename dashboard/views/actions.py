@@ -262,20 +262,29 @@ class RedriveView(GatedActionView):
         data["until"] = now.isoformat()
         form = RedriveForm(data)
         if not form.is_valid():
-            return self.page("dashboard/actions/redrive.html", {"group": group, "form": form}, status=400)
+            return self.refused(group, form)
         since, until = form.cleaned_data["since"], form.cleaned_data["until"]
         plan = redrives.plan(group, since, until)
         confirm = RedriveForm(initial={"since": since, "until": until.isoformat(), "next": data.get("next", "")})
-        rate = dashboard_setting("REDRIVE_RATE")
-        context = {"group": group, "form": form, "confirm": confirm, "plan": plan, "since": since, "until": until,
-                   "rate": rate, "seconds": len(plan.to_send) / rate if rate > 0 else 0}
+        context = self.settings({"group": group, "form": form, "confirm": confirm, "plan": plan, "since": since,
+                                 "until": until})
+        context["seconds"] = len(plan.to_send) / context["rate"] if context["rate"] > 0 else 0
         return self.page("dashboard/actions/redrive.html", context)
+
+    def refused(self, group, form):
+        """The dry run's page for a range it cannot count, with the form's reasons (400)."""
+        return self.page("dashboard/actions/redrive.html", self.settings({"group": group, "form": form}), status=400)
+
+    @staticmethod
+    def settings(context):
+        """``context`` with the pace and the cap the page states."""
+        return {**context, "rate": dashboard_setting("REDRIVE_RATE"), "limit": dashboard_setting("REDRIVE_LIMIT")}
 
     def post(self, request, *args, **kwargs):
         group = self.group()
         form = RedriveForm(request.POST)
         if not form.is_valid():
-            return self.page("dashboard/actions/redrive.html", {"group": group, "form": form}, status=400)
+            return self.refused(group, form)
         redrive = redrives.start(request.user, group, form.cleaned_data["since"], form.cleaned_data["until"])
         if redrive is None:
             messages.warning(request, _("Nothing to retry: none of these failures can be sent again now."))
