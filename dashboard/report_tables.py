@@ -259,7 +259,7 @@ def failure_rows(report_rows, window_name: str) -> list[dict]:
         {
             "group": row.group, "cause": row.group.digest, "state": row.state, "task_names": row.group.task_name_list,
             "failures": row.failures, "first_seen": row.group.first_seen, "last_seen": row.group.last_seen,
-            "trend": row.trend, "trend_title": f"{row.group.exception_type}: failures, {window_name}",
+            "trend": [], "trend_title": f"{row.group.exception_type}: failures, {window_name}",  # set per page
         }
         for row in report_rows
     ]

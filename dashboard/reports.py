@@ -270,27 +270,38 @@ class FailureRow(NamedTuple):
     group: FailureGroup
     failures: int  # in the window
     state: str  # ``FailureState``
-    trend: list[int]
 
 
 def failure_groups(period: Period, task_name: str = "", state: str = "") -> list[FailureRow]:
-    """Every failure group with failures in the window: new and regressed first, then the most failures."""
-    by_key, trends = queries.figures_and_trends(
-        period.span, Dimension.FAILURE, TREND_STEPS[period.window.name], durations=()
-    )
+    """Every failure group with failures in the window: new and regressed first, then the most failures.
+
+    Only each group's total is read here (summed by the database); the
+    trends are read for the rows a page shows (``failure_trends``).
+    """
+    totals = queries.totals_by_key(period.span, Dimension.FAILURE, states.FAILURE)
     groups = {}
-    for chunk in batched(sorted(by_key)):
+    for chunk in batched(sorted(totals)):
         groups.update((group.digest, group) for group in FailureGroup.objects.filter(digest__in=chunk))
     rows = []
-    for digest, figures in by_key.items():
+    for digest, failures in totals.items():
         group = groups.get(digest)
-        if group is None or not figures.failed:
+        if group is None or not failures:
             continue
-        row = FailureRow(group, figures.failed, FailureState.of(group, period.span.start), trends.get(digest, []))
+        row = FailureRow(group, failures, FailureState.of(group, period.span.start))
         if (task_name and task_name not in group.task_name_list) or (state and row.state != state):
             continue
         rows.append(row)
     return sorted(rows, key=lambda row: (FailureState.PRIORITY[row.state], -row.failures, row.group.digest))
+
+
+def failure_trends(period: Period, digests: list[str]) -> dict[str, list[int]]:
+    """``{digest: failures per trend step of the window}`` of the groups ``digests`` (a page's rows), in one read."""
+    if not digests:
+        return {}
+    _figures, trends = queries.figures_and_trends(
+        period.span, Dimension.FAILURE, TREND_STEPS[period.window.name], keys=digests, durations=()
+    )
+    return trends
 
 
 class FailureGroupReport(NamedTuple):

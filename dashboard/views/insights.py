@@ -221,6 +221,11 @@ class FailureListView(FailureGroupsView):
         rows = reports.failure_groups(period, self.options.chosen("task_name"), self.options.chosen("state"))
         table = report_tables.FailureGroupTable(report_tables.failure_rows(rows, period.window.label))
         RequestConfig(self.request).configure(table)
+        # Sorted and paged on the totals; the trends are read for the page shown only.
+        shown = [row.record for row in (table.page.object_list if hasattr(table, "page") else table.rows)]
+        trends = reports.failure_trends(period, [record["cause"] for record in shown])
+        for record in shown:
+            record["trend"] = trends.get(record["cause"], [])
         return {"table": table, "states": Counter(row.state for row in rows)}
 
 

@@ -67,6 +67,20 @@ def test_the_list_filters_on_task_name_and_state(client_viewer, failed):
         "ConnectionError", "KeyError", "ValueError"]
 
 
+def test_trends_are_read_for_the_page_shown_and_add_up_to_its_failures(client_viewer, make_task, settings):
+    for n in range(5):  # five causes, a failure each, and a second for the first two
+        for _ in range(2 if n < 2 else 1):
+            task_at(make_task, timedelta(minutes=10 + n), status=states.FAILURE, task_name="shop.total",
+                    traceback=traceback(f"Error{n}", "x"))
+    counted()
+    response = client_viewer.get(reverse("dashboard:failures"), {"window": "24h", "per_page": 2, "page": 2})
+    table = response.context["table"]
+    page_rows = [row.record for row in table.page.object_list]
+    assert [row["failures"] for row in page_rows] == [1, 1]  # sorted on the totals: the 2s were on page 1
+    assert all(sum(row["trend"]) == row["failures"] for row in page_rows)
+    assert all(row["trend"] == [] for row in table.data if row not in page_rows)  # never read
+
+
 @pytest.mark.parametrize(
     "query",
     [{"state": "<b>gone</b>"}, {"task_name": "n" * 10_000}, {"task_name": "a\x00b"}, {"window": "90d"}],
