@@ -73,6 +73,7 @@ def parse_args():
     parser.add_argument("--raw-runs", type=int, help="timed runs of the raw aggregates (--runs)")
     parser.add_argument("--reuse", action="store_true", help="keep the rows already there when their count is --rows")
     parser.add_argument("--skip", default="", help="sections to skip, comma-separated numbers (2,3,4,5)")
+    parser.add_argument("--pages", default="", help="section 5's pages only, comma-separated (failures,failure)")
     return parser.parse_args()
 
 
@@ -503,6 +504,15 @@ def time_pages(urls, runs, raw_runs=None):
                         time.sleep(10)
 
 
+def chosen_pages(names):
+    """The URL names of ``PAGES`` that ``--pages`` names (``failures`` for ``dashboard:failures``); all without it."""
+    wanted = {name.strip() for name in names.split(",") if name.strip()}
+    unknown = wanted - {url.split(":")[1] for url in PAGES}
+    if unknown:
+        raise SystemExit(f"--pages: no such page {', '.join(sorted(unknown))} (pages: {', '.join(PAGES)})")
+    return [url for url in PAGES if not wanted or url.split(":")[1] in wanted]
+
+
 def superuser_client():
     """A test client logged in as the bench's superuser (the pages' timings include no permission lookups)."""
     from django.contrib.auth.models import User
@@ -630,7 +640,7 @@ def main():
     if "5" not in skip:
         print(f"\n5. pages, {args.runs} GETs each, beside the raw aggregates giving the same figures")
         try:
-            time_pages(PAGES, args.runs, args.raw_runs)
+            time_pages(chosen_pages(args.pages), args.runs, args.raw_runs)
         except ImportError as error:  # a module the pages need is not there yet (in a branch under way)
             print(f"  skipped: the URLs do not import ({error})")
     if "6" not in skip:

@@ -140,6 +140,8 @@ class FailureCauseColumn(ReportColumn):
 
     def cell(self, value, record):
         group = record["group"]
+        if group is None:  # deleted since the list was read
+            return format_html("<code>{}</code>", record["cause"])
         where = format_html(' <span class="muted">in {}</span>', group.where) if group.where else ""
         return format_html(
             '<a href="{}"><code>{}</code></a>{}<br><span class="failure-message">{}</span>',
@@ -254,15 +256,23 @@ class FailureGroupTable(ReportTable):
         row_attrs = {"class": lambda record: "status-bad" if record["state"] in ("new", "regressed") else ""}
 
 
-def failure_rows(report_rows, window_name: str) -> list[dict]:
+def failure_rows(report_rows) -> list[dict]:
+    """The records of ``reports.failure_groups``'s rows; ``show_failure_rows`` completes those of the page shown."""
     return [
-        {
-            "group": row.group, "cause": row.group.digest, "state": row.state, "task_names": row.group.task_name_list,
-            "failures": row.failures, "first_seen": row.group.first_seen, "last_seen": row.group.last_seen,
-            "trend": [], "trend_title": f"{row.group.exception_type}: failures, {window_name}",  # set per page
-        }
+        {"cause": row.digest, "state": row.state, "failures": row.failures, "first_seen": row.first_seen,
+         "last_seen": row.last_seen, "group": None, "task_names": [], "trend": [], "trend_title": ""}
         for row in report_rows
     ]
+
+
+def show_failure_rows(records, groups, trends, window_name: str):
+    """Give the page's ``records`` what their cells draw: the group, its task names and its trend."""
+    for record in records:
+        group = groups.get(record["cause"])
+        record["group"] = group
+        record["task_names"] = group.task_name_list if group else []
+        record["trend"] = trends.get(record["cause"], [])
+        record["trend_title"] = f"{group.exception_type if group else record['cause']}: failures, {window_name}"
 
 
 def task_name_rows(report_rows, window_name: str) -> list[dict]:

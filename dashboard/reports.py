@@ -261,37 +261,52 @@ class FailureState:
 
     @classmethod
     def of(cls, group: FailureGroup, since: datetime) -> str:
-        if group.state != FailureGroup.State.OPEN:
-            return group.state
-        return cls.NEW if group.first_seen is not None and group.first_seen >= since else cls.ONGOING
+        return cls.of_values(group.state, group.first_seen, since)
+
+    @classmethod
+    def of_values(cls, state: str, first_seen: datetime | None, since: datetime) -> str:
+        if state != FailureGroup.State.OPEN:
+            return state
+        return cls.NEW if first_seen is not None and first_seen >= since else cls.ONGOING
 
 
 class FailureRow(NamedTuple):
-    group: FailureGroup
+    """A failure group in the list, as it is sorted: the group itself is read for the page's rows only."""
+
+    digest: str
     failures: int  # in the window
     state: str  # ``FailureState``
+    first_seen: datetime | None
+    last_seen: datetime | None
 
 
 def failure_groups(period: Period, task_name: str = "", state: str = "") -> list[FailureRow]:
     """Every failure group with failures in the window: new and regressed first, then the most failures.
 
-    Only each group's total is read here (summed by the database); the
-    trends are read for the rows a page shows (``failure_trends``).
+    What sorting and filtering need, and no more: each group's total in the
+    window (summed by the database) and a few of its columns, as tuples.
+    The rows a page shows get their groups (``failure_groups_by_digest``)
+    and trends (``failure_trends``) once the page is known.
     """
     totals = queries.totals_by_key(period.span, Dimension.FAILURE, states.FAILURE)
-    groups = {}
-    for chunk in batched(sorted(totals)):
-        groups.update((group.digest, group) for group in FailureGroup.objects.filter(digest__in=chunk))
+    fields = ["digest", "state", "first_seen", "last_seen"] + (["task_names"] if task_name else [])
     rows = []
-    for digest, failures in totals.items():
-        group = groups.get(digest)
-        if group is None or not failures:
-            continue
-        row = FailureRow(group, failures, FailureState.of(group, period.span.start))
-        if (task_name and task_name not in group.task_name_list) or (state and row.state != state):
-            continue
-        rows.append(row)
-    return sorted(rows, key=lambda row: (FailureState.PRIORITY[row.state], -row.failures, row.group.digest))
+    for chunk in batched(sorted(totals)):
+        for digest, group_state, first_seen, last_seen, *names in FailureGroup.objects.filter(
+                digest__in=chunk).values_list(*fields):
+            failures = totals[digest]
+            row = FailureRow(digest, failures, FailureState.of_values(group_state, first_seen, period.span.start),
+                             first_seen, last_seen)
+            if not failures or (task_name and task_name not in names[0].split("\n")) or (state and row.state != state):
+                continue
+            rows.append(row)
+    return sorted(rows, key=lambda row: (FailureState.PRIORITY[row.state], -row.failures, row.digest))
+
+
+def failure_groups_by_digest(digests: list[str]) -> dict[str, FailureGroup]:
+    """``{digest: FailureGroup}`` of ``digests`` (a page's rows), in one read per batch."""
+    return {group.digest: group for chunk in batched(digests)
+            for group in FailureGroup.objects.filter(digest__in=chunk).defer("workers")}
 
 
 def failure_trends(period: Period, digests: list[str]) -> dict[str, list[int]]:

@@ -219,13 +219,13 @@ class FailureListView(FailureGroupsView):
 
     def report(self, period):
         rows = reports.failure_groups(period, self.options.chosen("task_name"), self.options.chosen("state"))
-        table = report_tables.FailureGroupTable(report_tables.failure_rows(rows, period.window.label))
+        table = report_tables.FailureGroupTable(report_tables.failure_rows(rows))
         RequestConfig(self.request).configure(table)
-        # Sorted and paged on the totals; the trends are read for the page shown only.
+        # Sorted and paged on the totals; the groups and their trends are read for the page shown only.
         shown = [row.record for row in (table.page.object_list if hasattr(table, "page") else table.rows)]
-        trends = reports.failure_trends(period, [record["cause"] for record in shown])
-        for record in shown:
-            record["trend"] = trends.get(record["cause"], [])
+        digests = [record["cause"] for record in shown]
+        report_tables.show_failure_rows(shown, reports.failure_groups_by_digest(digests),
+                                        reports.failure_trends(period, digests), period.window.label)
         return {"table": table, "states": Counter(row.state for row in rows)}
 
 
