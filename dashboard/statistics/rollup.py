@@ -173,8 +173,17 @@ class Deltas:
         return result
 
     def apply(self, using):
-        """Write the changes: existing buckets updated, new ones created, emptied ones deleted."""
+        """Write the changes: existing buckets updated, new ones created, emptied ones deleted.
+
+        A count-only bucket (``COUNTED_ONLY``) that only grows is added to
+        where it lies (``count = count + n``), unread: most of a pass's
+        buckets are the failure groups', and nearly all of them grow. The
+        others, and the ones a recount shrinks, are read and merged.
+        """
         changes = self.changes
+        grown = [key for key, change in changes.items() if key[2] in COUNTED_ONLY and change[0] > 0]
+        insert(Bucket, [BucketRow(*key, changes.pop(key)[0], "", "") for key in grown], using, BUCKET_KEY,
+               add_fields=["count"])
         existing = self._existing(using, changes)
         written, emptied = [], []
         for key, (count, runtime, wait, runtime_taken, wait_taken) in changes.items():
@@ -200,9 +209,13 @@ class Deltas:
         places = sorted({(granularity, start) for granularity, start, _dimension, _key, _status in changes})
         keys = sorted({(dimension, key) for _granularity, _start, dimension, key, _status in changes})
         touched = any_of(keys, "dimension", "key")
+        # The dimensions again on their own: an index condition (the failure groups' buckets, most of those at
+        # these starts, are not read when no failure bucket shrinks).
+        dimensions = sorted({dimension for dimension, _key in keys})
         existing = {}
         for chunk in batched(places):  # one query for the few starts of a pass, in batches on a long catch-up
-            rows = Bucket.objects.using(using).filter(touched, any_of(chunk, "granularity", "start"))
+            rows = Bucket.objects.using(using).filter(
+                touched, any_of(chunk, "granularity", "start"), dimension__in=dimensions)
             for *key, pk, count, runtime, wait in rows.values_list(*BUCKET_KEY, "id", "count", "runtime", "wait"):
                 granularity, dimension, name, start, status = key
                 existing[(granularity, start, dimension, name, status)] = (pk, count, runtime, wait)

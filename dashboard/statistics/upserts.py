@@ -12,7 +12,7 @@ from django.db import connections, models
 from django.db.models.constants import OnConflict
 
 
-def insert(model, objects, using, unique_fields=None, update_fields=None) -> None:
+def insert(model, objects, using, unique_fields=None, update_fields=None, add_fields=None) -> None:
     """Insert ``objects`` (every concrete field but an automatic primary key).
 
     With ``unique_fields`` and ``update_fields``, an upsert: where a row
@@ -20,6 +20,8 @@ def insert(model, objects, using, unique_fields=None, update_fields=None) -> Non
     new values (``ON CONFLICT DO UPDATE``, ``ON DUPLICATE KEY UPDATE`` on
     MySQL). Exact because the pass computed those values from the rows it
     read, and passes are serialised: nothing else changes them meanwhile.
+    With ``add_fields`` instead, the new values are added to the row's
+    (``count = count + the new count``): no need to read the row first.
     """
     if not objects:
         return
@@ -32,6 +34,8 @@ def insert(model, objects, using, unique_fields=None, update_fields=None) -> Non
             fields, OnConflict.UPDATE, [opts.get_field(name).column for name in update_fields],
             [opts.get_field(name).column for name in unique_fields],
         )
+    elif add_fields:
+        suffix = " " + _adding_suffix(connection, opts, unique_fields, add_fields)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -82,6 +86,17 @@ def _json_default(value):
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not a value the statistics write")
+
+
+def _adding_suffix(connection, opts, unique_fields, add_fields):
+    """``ON CONFLICT ... DO UPDATE SET c = c + new c`` in the database's own words, for each of ``add_fields``."""
+    quote = connection.ops.quote_name
+    added = [quote(opts.get_field(name).column) for name in add_fields]
+    if connection.vendor == "mysql":
+        return "ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = {c} + VALUES({c})" for c in added)
+    conflict = ", ".join(quote(opts.get_field(name).column) for name in unique_fields)
+    table = quote(opts.db_table)
+    return f"ON CONFLICT({conflict}) DO UPDATE SET " + ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in added)
 
 
 def _adapter(field, connection):
