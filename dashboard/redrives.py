@@ -251,11 +251,11 @@ def queue_slice(app, redrive_id, countdown=None):
 class Slice:
     """One slice of a run: send pending items, paced, until done, cancelled or out of time."""
 
-    def __init__(self, redrive, app, clock=time.monotonic, sleep=time.sleep):
-        self.redrive, self.app, self.clock, self.sleep = redrive, app, clock, sleep
+    def __init__(self, redrive, app):
+        self.redrive, self.app = redrive, app
         self.interval = 1 / redrive.rate if redrive.rate > 0 else 0
-        self.deadline = clock() + dashboard_setting("REDRIVE_SLICE_SECONDS")
-        self.next_send = clock()
+        self.deadline = time.monotonic() + dashboard_setting("REDRIVE_SLICE_SECONDS")
+        self.next_send = time.monotonic()
         self.policy = dashboard_setting("BROKER_RETRY_POLICY")
 
     def run(self):
@@ -270,7 +270,7 @@ class Slice:
             # Retried alone (from its page) since it was planned: not sent a second time.
             retried = already_retried(ids, by_runs=False)
             for item in items:
-                if self.clock() >= self.deadline:
+                if time.monotonic() >= self.deadline:
                     return self.hand_over()
                 if Redrive.objects.filter(pk=self.redrive.pk, cancel_requested=True).exists():
                     return finish(self.redrive, State.CANCELLED)
@@ -289,10 +289,10 @@ class Slice:
         if not RedriveItem.objects.filter(pk=item.pk, new_task_id__isnull=True).update(new_task_id=new_id):
             return None  # released by a cancel meanwhile
         # Paced at the publish itself: no two messages closer than the interval.
-        wait = self.next_send - self.clock()
+        wait = self.next_send - time.monotonic()
         if wait > 0:
-            self.sleep(wait)
-        self.next_send = max(self.next_send, self.clock()) + self.interval
+            time.sleep(wait)
+        self.next_send = max(self.next_send, time.monotonic()) + self.interval
         try:
             self.app.send_task(name, args=args, kwargs=kwargs, task_id=new_id, retry=True, retry_policy=self.policy)
         except actions.BROKER_ERRORS as exc:
@@ -325,7 +325,7 @@ class Slice:
         return State.RUNNING
 
 
-def run_slice(redrive_id, app=None, clock=time.monotonic, sleep=time.sleep):
+def run_slice(redrive_id, app=None):
     """Run one slice of run ``redrive_id`` (what ``dashboard.redrive_failures`` does); the run's state after it.
 
     Takes the run's lease first: a second message for the same run (a
@@ -347,7 +347,7 @@ def run_slice(redrive_id, app=None, clock=time.monotonic, sleep=time.sleep):
             return finish(redrive, State.CANCELLED)
         queue_slice(app, redrive_id, countdown=max((redrive.lease_until - now).total_seconds(), 1))
         return redrive.state
-    return Slice(redrive, app, clock, sleep).run()
+    return Slice(redrive, app).run()
 
 
 def finish(redrive, state, error=""):

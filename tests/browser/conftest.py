@@ -143,6 +143,14 @@ def viewer(transactional_db):
 
 
 @pytest.fixture
+def operator(viewer, settings):
+    """The viewer, also allowed to change results (``results.change_taskresult``: retry, resolve...), edits on."""
+    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+    viewer.user_permissions.add(Permission.objects.get(codename="change_taskresult", content_type__app_label="results"))
+    return viewer
+
+
+@pytest.fixture
 def login(page, live_server):
     """``login(user, path)``: open ``path`` (the overview), log in through the real form, land back on ``path``."""
 

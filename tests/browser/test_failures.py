@@ -2,7 +2,6 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -11,14 +10,6 @@ from dashboard.models import AuditEntry, FailureGroup
 from .test_insights import assert_hover_figures_are_the_tables
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
-
-
-@pytest.fixture
-def operator(viewer, settings):
-    """The viewer, also allowed to change results (``results.change_taskresult``), with edits on."""
-    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
-    viewer.user_permissions.add(Permission.objects.get(codename="change_taskresult", content_type__app_label="results"))
-    return viewer
 
 
 def test_resolve_a_cause_from_its_page_and_see_it_listed_resolved(seeded, login, live_server, operator):

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from celery import states
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -21,14 +20,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 TIMEOUT = 30
 FAILURES = 3
 LIVE = 30_000  # ms: the run is sent by the worker, then the new tasks run there
-
-
-@pytest.fixture
-def operator(viewer, settings):
-    """The viewer, also allowed to change results (``results.change_taskresult``), with edits on."""
-    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
-    viewer.user_permissions.add(Permission.objects.get(codename="change_taskresult", content_type__app_label="results"))
-    return viewer
 
 
 @pytest.fixture

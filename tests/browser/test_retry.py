@@ -3,7 +3,6 @@ import os
 
 import pytest
 from celery import states
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -15,14 +14,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 TIMEOUT = 30
 LIVE = 20_000  # ms
-
-
-@pytest.fixture
-def operator(viewer, settings):
-    """The viewer, also allowed to retry (``results.change_taskresult``), with edits on."""
-    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
-    viewer.user_permissions.add(Permission.objects.get(codename="change_taskresult", content_type__app_label="results"))
-    return viewer
 
 
 @pytest.fixture
