@@ -291,6 +291,8 @@ class RedriveView(GatedActionView):
             return HttpResponseRedirect(reverse("dashboard:failure-retry", args=[group.digest]))
         if redrive.state == Redrive.State.FAILED:
             messages.error(request, f"{Action(self.action).label}: {redrive.error}")
+        elif not redrive.planned:
+            messages.warning(request, _("Nothing to retry: another run took these tasks first."))
         else:
             messages.success(request, _("%(n)s task(s) queued to be sent again, %(rate)s per second.") % {
                 "n": redrive.planned, "rate": redrive.rate})

@@ -267,6 +267,18 @@ class TestCancelAndOverlap:
         assert len(sendable) == 4
 
 
+def test_a_confirmation_that_lost_the_race_says_so(client_operator, operator, cause, edits, app, fast):
+    group, _sendable = cause
+    until = timezone.now()
+    stale = redrives.plan(group, group.first_seen, until, app)
+    redrives.start(operator, group, group.first_seen, until, app)  # another operator's run, confirmed first
+    form = {"since": timezone.localtime(group.first_seen).strftime("%Y-%m-%dT%H:%M:%S"), "until": until.isoformat()}
+    with mock.patch.object(redrives, "plan", return_value=stale):
+        response = client_operator.post(retry_url(group), form, follow=True)
+    assert "another run took these tasks first" in str(list(response.context["messages"])[-1])
+    assert len(tasks_sent(app)) == 0 and RedriveItem.objects.count() == 4
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_started_at_the_same_moment_share_no_task(operator, cause, app, fast):
     """Both plan before either keeps its plan (a barrier), then both insert: each task goes to one run only."""
