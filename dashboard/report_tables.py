@@ -172,7 +172,10 @@ class TaskNamesColumn(ReportColumn):
 
 
 class LazyTrendColumn(TrendColumn):
-    """A trend drawn from its counts only for the rows of the page shown (a thousand causes, a hundred a page)."""
+    """A trend drawn for the rows of the page shown only, from counts read for those rows only (``show_failure_rows``).
+
+    A window may hold a thousand causes; a page shows fifty.
+    """
 
     def cell(self, value, record):
         return chart(report_charts.trend(value, record["trend_title"]))
@@ -252,6 +255,7 @@ class FailureGroupTable(ReportTable):
 
     class Meta(ReportTable.Meta):
         order_by = ()  # new and regressed first, then the most failures: the report's order
+        per_page = 50  # causes to look into, new and regressed first: a page an operator reads through
         empty_text = _("No task failed in this window.")
         row_attrs = {"class": lambda record: "status-bad" if record["state"] in ("new", "regressed") else ""}
 
