@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from results.conf import task_id_max_length
+
 
 class Migration(migrations.Migration):
 
@@ -54,8 +56,8 @@ class Migration(migrations.Migration):
             name='RedriveItem',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=255, unique=True)),
-                ('new_task_id', models.CharField(blank=True, max_length=255, null=True)),
+                ('task_id', models.CharField(max_length=task_id_max_length(), unique=True)),
+                ('new_task_id', models.CharField(blank=True, max_length=task_id_max_length(), null=True)),
                 ('sent_at', models.DateTimeField(null=True)),
                 ('redrive', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='dashboard.redrive')),
             ],
