@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from django.db import connections, router
 from django.db.models import Q, Sum
 
 from . import histogram
@@ -67,9 +68,34 @@ def totals_by_key(span: Span, dimension: str, status: str) -> dict[str, int]:
 
     One row per key comes back, however many buckets tile the span: what a
     list sorted by that total needs before it knows which rows to draw.
+    The tiles are read one by one (``UNION ALL``), each a range of one
+    index, rather than or'ed together: on PostgreSQL each is then an
+    index-only scan of the failure groups' covering index (migration 0009).
     """
-    rows = Bucket.objects.filter(tiled(span), dimension=dimension, status=status)
-    return dict(rows.values("key").annotate(total=Sum("count")).values_list("key", "total"))
+    using = router.db_for_read(Bucket)
+    sql, params = totals_sql(span, dimension, status, using)
+    if not sql:
+        return {}
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return {key: int(total) for key, total in cursor.fetchall()}
+
+
+def totals_sql(span: Span, dimension: str, status: str, using: str) -> tuple[str, list]:
+    """The statement ``totals_by_key`` runs, and its parameters (``("", [])`` for an empty span)."""
+    parts = [
+        Bucket.objects.filter(granularity=tile.granularity, dimension=dimension, status=status,
+                              start__gte=tile.start, start__lt=tile.end).values_list("key", "count").query
+        for tile in tiles(span)
+    ]
+    if not parts:
+        return "", []
+    compiled = [part.get_compiler(using).as_sql() for part in parts]
+    quote = connections[using].ops.quote_name
+    sql = (f"SELECT t.{quote('key')}, SUM(t.{quote('count')}) FROM ("
+           + " UNION ALL ".join(part_sql for part_sql, _params in compiled)
+           + f") t GROUP BY t.{quote('key')}")
+    return sql, [param for _sql, params in compiled for param in params]
 
 
 def figures_and_trends(

@@ -1,4 +1,5 @@
-"""PostgreSQL plans of the list's main queries: each filter reads its index, in order.
+"""PostgreSQL plans of the task list's main queries (each filter reads its index, in order) and of the failures
+list's totals (an index-only scan of the failure buckets).
 
 The rows are bulk-inserted and analysed so the planner has real statistics;
 a plan that reads the composite index in order answers "newest first,
@@ -86,3 +87,32 @@ def test_task_id_prefix_search_uses_an_index(many_rows):
     plan = plan_of("q=0000a")
     print(plan)
     assert "Index Cond" in plan and "results_taskresult_task_id_" in plan and "_like" in plan
+
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_failures_lists_totals_read_the_failure_buckets_covering_index():
+    """``queries.totals_by_key`` reads each tile of the window through the failure groups' covering index.
+
+    After a VACUUM, as autovacuum leaves a table whose old rows no longer change: an index-only scan.
+    """
+    from dashboard.statistics import queries
+    from dashboard.statistics.buckets import HOUR, Span
+    from dashboard.statistics.models import Bucket, Dimension
+
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=48)
+    Bucket.objects.bulk_create(
+        Bucket(granularity=HOUR, start=start + dt.timedelta(hours=h), dimension=dimension, key=f"k{k}",
+               status="FAILURE", count=1)
+        for h in range(48) for k in range(100) for dimension in (Dimension.FAILURE, Dimension.TASK_NAME,
+                                                                   Dimension.WORKER, Dimension.PERIODIC)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE dashboard_bucket")
+    span = Span(start + dt.timedelta(hours=24), start + dt.timedelta(hours=48))
+    assert queries.totals_by_key(span, Dimension.FAILURE, "FAILURE") == {f"k{k}": 24 for k in range(100)}
+    sql, params = queries.totals_sql(span, Dimension.FAILURE, "FAILURE", "default")
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using dashboard_bucket_failure_totals" in plan, plan
