@@ -6,42 +6,11 @@ and a plain line every few seconds otherwise. ``--rebuild`` forgets every
 figure first and counts the whole results table again; ``--prune`` also
 drops figures past their retention.
 """
-import time
-
 from django.core.management.base import BaseCommand
 
 from dashboard.statistics import rebuild, rollup
 from results.models import TaskResult
-
-PLAIN_EVERY = 5.0
-
-
-class Progress:
-    """A one-line progress bar on a terminal; a plain line every few seconds elsewhere."""
-
-    def __init__(self, stream, total):
-        self.stream, self.total = stream, max(total, 1)
-        self.started = self.last_line = time.monotonic()
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def __call__(self, done):
-        now = time.monotonic()
-        rate = done / max(now - self.started, 1e-9)
-        left = max(self.total - done, 0) / rate if rate else 0
-        text = f"{done:,} of ~{self.total:,} rows, {rate:,.0f} rows/s, {left:,.0f} s left"
-        if self.tty:
-            filled = int(30 * min(done / self.total, 1))
-            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}   ")
-            self.stream.flush()
-        elif now - self.last_line >= PLAIN_EVERY:
-            self.stream.write(text + "\n")
-            self.last_line = now
-
-    def finish(self, done):
-        elapsed = time.monotonic() - self.started
-        if self.tty:
-            self.stream.write("\n")
-        self.stream.write(f"{done:,} rows counted in {elapsed:.1f} s ({done / max(elapsed, 1e-9):,.0f} rows/s)\n")
+from results.progress import Progress
 
 
 class Command(BaseCommand):
