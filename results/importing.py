@@ -17,6 +17,8 @@ later ``date_done``): the reference's table may still be written while both
 run side by side. A chord counter present in both keeps this app's, which
 the workers are counting on now.
 """
+import queue
+import threading
 from dataclasses import dataclass
 
 from django.db import connections, router, transaction
@@ -27,6 +29,8 @@ from .models import ChordCounter, GroupResult, TaskResult
 BATCH_SIZE = 5_000
 #: Rows per statement when the source is another database (its rows go through this process).
 VALUES_PER_STATEMENT = 1_000
+#: Batches copied at once, each by a thread on its own connection.
+WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,11 @@ class Copied:
 class Importer:
     """Copy the reference's tables from database ``source`` into this app's (``target``)."""
 
-    def __init__(self, source="default", target=None, batch_size=BATCH_SIZE):
+    def __init__(self, source="default", target=None, batch_size=BATCH_SIZE, workers=WORKERS):
         self.source = source
         self.target = target or router.db_for_write(TaskResult)
         self.batch_size = batch_size
+        self.workers = workers
         self.same_database = connections[source].settings_dict == connections[self.target].settings_dict
 
     def present(self):
@@ -90,24 +95,38 @@ class Importer:
             return cursor.fetchone()[0]
 
     def copy(self, table, progress=None):
-        """Copy ``table`` batch by batch, in id order; ``progress(rows read so far)`` after each batch."""
+        """Copy ``table`` batch by batch; ``progress(rows read so far)`` after each batch.
+
+        With ``workers`` above one (not on SQLite, which writes one
+        transaction at a time), that many threads copy batches at once, each
+        on its own connection: the inserts' index upkeep, which is most of the
+        work, then runs on as many cores. Each batch is its own transaction,
+        so whichever batches an interruption leaves undone, a re-run does them.
+        """
         total = self.count(table)
         columns = self._columns(table)
-        done, after = 0, None
-        while True:
-            bounds = self._next_batch(table, after)
-            if bounds is None:
-                return Copied(table, done, total)
+        batches, after = [], None
+        while (bounds := self._next_batch(table, after)) is not None:
             rows, last = bounds
-            with transaction.atomic(using=self.target):
-                if self.same_database:
-                    self._copy_in_database(table, columns, after, last)
-                else:
-                    self._copy_across(table, columns, after, last)
-            done += rows
+            batches.append((after, last, rows))
             after = last
-            if progress is not None:
-                progress(done)
+        workers = 1 if connections[self.target].vendor == "sqlite" else min(self.workers, len(batches))
+        done = _Done(progress)
+        if workers <= 1:
+            for after, last, rows in batches:
+                self._copy_batch(table, columns, after, last)
+                done.add(rows)
+        else:
+            _in_threads(workers, batches, lambda batch: (self._copy_batch(table, columns, *batch[:2]),
+                                                         done.add(batch[2])))
+        return Copied(table, done.rows, total)
+
+    def _copy_batch(self, table, columns, after, last):
+        with transaction.atomic(using=self.target):
+            if self.same_database:
+                self._copy_in_database(table, columns, after, last)
+            else:
+                self._copy_across(table, columns, after, last)
 
     # --- reading the source ---------------------------------------------------------
 
@@ -218,6 +237,48 @@ class Importer:
         newer = quote(table.newer)
         return (f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
                 + f" WHERE {target_table}.{newer} < EXCLUDED.{newer}")
+
+
+class _Done:
+    """Rows copied so far, counted from any thread; ``progress`` told after each batch."""
+
+    def __init__(self, progress):
+        self.rows, self.progress, self.lock = 0, progress, threading.Lock()
+
+    def add(self, rows):
+        with self.lock:
+            self.rows += rows
+            if self.progress is not None:
+                self.progress(self.rows)
+
+
+def _in_threads(workers, items, work):
+    """``work(item)`` for every item, by ``workers`` threads; the first error stops them and is raised here."""
+    pending = queue.SimpleQueue()
+    for item in items:
+        pending.put(item)
+    errors = []
+
+    def worker():
+        try:
+            while not errors:
+                try:
+                    item = pending.get_nowait()
+                except queue.Empty:
+                    return
+                work(item)
+        except BaseException as error:  # raised again in the calling thread
+            errors.append(error)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    threads = [threading.Thread(target=worker, name=f"import-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _default(field, connection):

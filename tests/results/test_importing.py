@@ -135,7 +135,7 @@ def test_every_row_of_the_three_tables_is_copied_as_it_is(reference):
 
 def test_a_second_run_and_a_run_after_an_interruption_add_nothing_twice_and_lose_nothing(reference):
     stored_tasks(40)
-    importer = importing.Importer(batch_size=7)
+    importer = importing.Importer(batch_size=7, workers=1)  # batch after batch: where it stops is known
     table = importing.TABLES[0]
 
     def interrupted(done):
@@ -170,6 +170,17 @@ def test_a_result_in_both_places_keeps_the_newer_copy_and_other_tasks_ids_are_ne
     assert TaskResult.objects.count() == 4
 
 
+def test_batches_copied_by_several_threads_at_once_are_each_copied_once(reference):
+    """On PostgreSQL and MariaDB four threads, each on its own connection; SQLite copies one batch at a time."""
+    stored_tasks(61)
+    seen = []
+    copied = importing.Importer(batch_size=4, workers=4).copy(importing.TABLES[0], progress=seen.append)
+    assert (copied.rows, copied.total) == (61, 61) and seen[-1] == 61 and len(seen) == 16
+    assert sorted(TaskResult.objects.values_list("task_id", flat=True)) == [f"ref-{i:05d}" for i in range(61)]
+    expected = {row.task_id: as_row(row, TASK_COLUMNS) for row in ReferenceTaskResult.objects.all()}
+    assert {row.task_id: as_row(row, TASK_COLUMNS) for row in TaskResult.objects.all()} == expected
+
+
 def test_a_chord_counter_present_in_both_keeps_the_one_the_workers_count_on(reference):
     ReferenceChordCounter.objects.create(group_id="g-1", sub_tasks="[]", count=5)
     ChordCounter.objects.create(group_id="g-1", sub_tasks="[]", count=2)
@@ -197,6 +208,8 @@ def test_without_the_reference_tables_it_says_so(db):
         run(database="elsewhere")
     with pytest.raises(CommandError, match="at least 1"):
         run(batch_size=0)
+    with pytest.raises(CommandError, match="at least 1"):
+        run(workers=0)
 
 
 def test_an_older_release_without_the_newer_columns_is_imported_with_them_empty():

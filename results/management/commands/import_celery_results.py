@@ -10,7 +10,7 @@ tables when it is not this app's own.
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from results.importing import BATCH_SIZE, Importer, SourceMissing
+from results.importing import BATCH_SIZE, WORKERS, Importer, SourceMissing
 from results.progress import Progress
 
 
@@ -21,13 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="default",
                             help="the database alias holding django-celery-results' tables (default: default)")
         parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"rows per batch ({BATCH_SIZE:,})")
+        parser.add_argument("--workers", type=int, default=WORKERS,
+                            help=f"batches copied at once, each on its own connection ({WORKERS}; SQLite: 1)")
 
     def handle(self, *args, **options):
         if options["database"] not in connections:
             raise CommandError(f"No database alias {options['database']!r} in DATABASES.")
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1.")
-        importer = Importer(options["database"], batch_size=options["batch_size"])
+        if options["batch_size"] < 1 or options["workers"] < 1:
+            raise CommandError("--batch-size and --workers must be at least 1.")
+        importer = Importer(options["database"], batch_size=options["batch_size"], workers=options["workers"])
         try:
             tables = importer.present()
         except SourceMissing as missing:
