@@ -1,5 +1,5 @@
 """URL routes of the project: the admin, the dashboard and its log-in pages,
-and the JSON status views of ``results`` under ``/results/``.
+the JSON status views of ``results`` under ``/results/``, and ``/healthz``.
 
 ``/`` leads to the dashboard."""
 from django.contrib import admin
@@ -10,7 +10,10 @@ from django.views.generic import RedirectView
 from dashboard.access import with_results_views_access
 from results import urls as results_urls
 
+from .health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,8 +1,10 @@
 /* Small enhancements; every page works without them.
  * - copy buttons (hidden until this script shows them);
  * - the live refresh interval is remembered per list in localStorage.
- * Polling itself is htmx's (hx-trigger="every Ns [visible]"), paused while
- * the tab is hidden.
+ * Polling itself is htmx's (hx-trigger="every Ns" on an element marked
+ * data-poll-while-visible), paused here while the tab is hidden: htmx's own
+ * trigger filters are code it would evaluate, which the Content-Security-Policy
+ * (and htmx-config's allowEval) forbid.
  *
  * The enhancements run through htmx.onLoad, on whatever content is new: the
  * page as first loaded, each element a swap puts in (out-of-band ones
@@ -22,6 +24,13 @@
     if (!navigator.clipboard) return;
     within(root, "button.copy[hidden]").forEach(function (button) { button.hidden = false; });
   }
+
+  // A poll while the tab is hidden is not sent; the next one after it shows again is.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (document.visibilityState !== "visible" && event.detail.elt.hasAttribute("data-poll-while-visible")) {
+      event.preventDefault();
+    }
+  });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.copy");

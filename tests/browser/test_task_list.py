@@ -275,3 +275,20 @@ def test_the_status_checkboxes_filter_without_javascript(logged_in, live_server,
     both = TaskResult.objects.filter(status__in=[states.FAILURE, states.RETRY]).count()
     expect(page.locator(ROWS)).to_have_count(min(both, PER_PAGE))
     assert set(column(page, 3).all_inner_texts()) <= {states.FAILURE, states.RETRY}
+
+
+def test_the_live_table_polls_while_its_tab_is_visible_and_not_while_hidden(logged_in, live_server, history):
+    page = logged_in
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if request.headers.get("hx-trigger") else None)
+    page.goto(live_server.url + reverse("dashboard:tasks") + "?refresh=2")
+    expect(page.locator(ROWS)).to_have_count(PER_PAGE)
+    page.wait_for_timeout(4500)
+    assert len(polls) >= 2, polls  # one every two seconds
+    page.evaluate("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'})")
+    polls.clear()
+    page.wait_for_timeout(4500)
+    assert polls == []
+    page.evaluate("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'})")
+    page.wait_for_timeout(4500)
+    assert len(polls) >= 2, polls

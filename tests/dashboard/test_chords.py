@@ -123,7 +123,7 @@ class TestLivePolling:
         response = client_viewer.get(URL, headers=PARTIAL)
         html = response.content.decode()
         assert html.lstrip().startswith("<section") and "<html" not in html
-        assert "every 2s [document.visibilityState === 'visible']" in html
+        assert 'hx-trigger="every 2s" data-poll-while-visible' in html
         assert "Pause" in html
 
     def test_paused_does_not_poll(self, client_viewer):
