@@ -8,6 +8,9 @@ from django.conf import settings
 DEFAULTS = {
     # Serve the JSON status views of ``results.urls`` to anonymous users.
     "RESULTS_VIEWS_PUBLIC": False,
+    # Where the layout's log-out button posts: a URL name or a path (None:
+    # no button). A name the project does not have shows no button either.
+    "LOGOUT_URL": "logout",
     # Rows per page of the task and group lists.
     "PER_PAGE": 25,
     # Counts are exact up to this many rows; above it the page says "more

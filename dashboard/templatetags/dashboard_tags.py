@@ -1,8 +1,9 @@
 """Template filters of the dashboard: the same formatting as the tables."""
 from django import template
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from .. import formatting, querystrings
+from ..conf import dashboard_setting
 from ..statistics import histogram
 
 register = template.Library()
@@ -60,3 +61,21 @@ def percentile(histogram_counts, fraction):
 def task_list_url(start=None, end=None, **filters):
     """``{% task_list_url start=span.start end=span.end status="FAILURE" %}``: the task list filtered so."""
     return querystrings.task_list_url(start, end, **filters)
+
+
+@register.simple_tag
+def logout_url():
+    """Where the layout's log-out button posts: ``DASHBOARD["LOGOUT_URL"]``, a URL name or a path; None hides it.
+
+    The dashboard mounted in another project must not need a URL name of
+    its own project's: a name that does not resolve there shows no button.
+    """
+    target = dashboard_setting("LOGOUT_URL")
+    if not target:
+        return None
+    if "/" in target:
+        return target
+    try:
+        return reverse(target)
+    except NoReverseMatch:
+        return None

@@ -187,7 +187,7 @@ class Browser:
 
 
 def expected_name(name, hashed):
-    """``css/app.css`` as a URL: ``/static/css/app.css``, or with its hash inserted before the extension."""
+    """``dashboard/dashboard.css`` as a URL: ``/static/dashboard/dashboard.css``, or with its hash inserted."""
     stem, extension = os.path.splitext(name)
     return re.escape(f"/static/{stem}") + (HASHED if hashed else "") + re.escape(extension)
 
@@ -195,7 +195,7 @@ def expected_name(name, hashed):
 def assert_static_files_load(browser, page, clone, hashed):
     """The page's own stylesheet and dashboard script are named as they should be, and every
     stylesheet and script it references loads with its type; plain names are never cached for good."""
-    for name, urls in (("css/app.css", page.stylesheets), ("dashboard/dashboard.js", page.scripts)):
+    for name, urls in (("dashboard/dashboard.css", page.stylesheets), ("dashboard/dashboard.js", page.scripts)):
         assert any(re.fullmatch(expected_name(name, hashed), url) for url in urls), (name, urls)
     for url, media_type in [(url, "text/css") for url in page.stylesheets] + [
         (url, "text/javascript") for url in page.scripts
@@ -205,8 +205,8 @@ def assert_static_files_load(browser, page, clone, hashed):
         assert headers.get_content_type() == media_type, (url, headers["Content-Type"])
         assert body, url
         assert ("immutable" in headers.get("Cache-Control", "")) == hashed, (url, headers["Cache-Control"])
-        if url == "/static/css/app.css":
-            assert body == (clone.path / "static" / "css" / "app.css").read_bytes()
+        if url == "/static/dashboard/dashboard.css":
+            assert body == (clone.path / "dashboard" / "static" / "dashboard" / "dashboard.css").read_bytes()
 
 
 @pytest.mark.parametrize(
