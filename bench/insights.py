@@ -72,7 +72,7 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each read path and page")
     parser.add_argument("--raw-runs", type=int, help="timed runs of the raw aggregates (--runs)")
     parser.add_argument("--reuse", action="store_true", help="keep the rows already there when their count is --rows")
-    parser.add_argument("--skip", default="", help="sections to skip, comma-separated numbers (2,3,4,5)")
+    parser.add_argument("--skip", default="", help="sections to skip, comma-separated numbers (2,3,4,5,6,7)")
     parser.add_argument("--pages", default="", help="section 5's pages only, comma-separated (failures,failure)")
     return parser.parse_args()
 
@@ -649,6 +649,32 @@ def main():
         print(f"\n6. the task list filtered on a failure group beside filtered on its state, {args.runs} GETs each")
         with override_settings(DEBUG=False, ALLOWED_HOSTS=["*"]):
             time_task_lists(args.runs)
+    if "7" not in skip:
+        print(f"\n7. /metrics, {args.runs} GETs")
+        time_metrics(args.runs)
+
+
+def time_metrics(runs):
+    """``/metrics`` (Prometheus) as a scraper reads it, with its bearer token: p50/p95, queries, size."""
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    token = "bench-metrics-token"
+    with override_settings(DEBUG=False, ALLOWED_HOSTS=["*"], DASHBOARD={"METRICS_TOKEN": token}):
+        client = Client(headers={"Authorization": f"Bearer {token}"})
+        response = client.get("/metrics")
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            client.get("/metrics")
+            samples.append((time.perf_counter() - start) * 1000)
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/metrics")
+    series = sum(1 for line in response.content.decode().splitlines() if line and not line.startswith("#"))
+    print(f"  /metrics p50 {statistics.median(samples):7.2f} ms  p95 {percentile(samples, 0.95):7.2f} ms"
+          f"  {len(captured.captured_queries)} queries, {series:,} series, {len(response.content) / 1000:.0f} kB"
+          f" (goal p50 < 50 ms)", flush=True)
 
 
 def _empty_statistics():

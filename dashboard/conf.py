@@ -90,6 +90,8 @@ DEFAULTS = {
     # A worker that stored results in the window and none for this many
     # seconds is flagged as gone quiet.
     "WORKER_QUIET_AFTER": 600,
+    # /metrics (Prometheus): off unless a bearer token is set here.
+    "METRICS_TOKEN": None,
     # How often the insights pages poll for new figures (seconds).
     "INSIGHTS_REFRESH": 10,
 }

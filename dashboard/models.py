@@ -13,11 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from results.conf import task_id_max_length
 
 # The statistics tables are this app's models too (``dashboard.statistics``).
-from .statistics.models import Activity, Bucket, CountedTask, Failure, FailureGroup, RollupState
+from .statistics.models import Activity, Bucket, CountedTask, Failure, FailureGroup, RetiredTotal, RollupState
 
 __all__ = [
     "Activity", "AuditEntry", "AuditedTask", "Bucket", "CountedTask", "Failure", "FailureGroup", "Redrive",
-    "RedriveItem", "RollupState",
+    "RedriveItem", "RetiredTotal", "RollupState",
 ]
 
 

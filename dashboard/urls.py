@@ -6,6 +6,7 @@ Task and group ids, and task names, may hold any character Celery allows
 from django.urls import path
 
 from .views import actions, audit, chords, groups, insights, redrives, tasks
+from .views.metrics import metrics_view
 
 app_name = "dashboard"
 
@@ -30,6 +31,7 @@ urlpatterns = [
     path("actions/<slug:action>/", actions.TaskActionView.as_view(), name="action"),
     path("redrives/<int:pk>/", redrives.RedriveProgressView.as_view(), name="redrive"),
     path("redrives/<int:pk>/cancel/", actions.RedriveCancelView.as_view(), name="redrive-cancel"),
+    path("metrics/", metrics_view, name="metrics"),
     path("audit/", audit.AuditListView.as_view(), name="audit"),
     path("audit/<int:pk>/", audit.AuditEntryView.as_view(), name="audit-entry"),
 ]

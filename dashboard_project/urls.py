@@ -8,12 +8,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from dashboard.access import with_results_views_access
+from dashboard.views.metrics import metrics_view
 from results import urls as results_urls
 
 from .health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view),  # also under the dashboard's own prefix (dashboard:metrics)
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

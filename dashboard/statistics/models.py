@@ -58,6 +58,30 @@ class Bucket(models.Model):
         return f"{self.granularity} {self.start:%Y-%m-%d %H:%M} {self.dimension}:{self.key} {self.status} {self.count}"
 
 
+class RetiredTotal(models.Model):
+    """What pruning removed from the day buckets, per dimension, key and state: the totals never go back.
+
+    ``/metrics`` serves counters since the statistics began (Prometheus
+    counters only grow): the sum of the day buckets kept, plus these.
+    ``prune`` adds a day bucket here in the transaction that deletes it.
+    """
+
+    dimension = models.CharField(max_length=1, choices=Dimension.choices)
+    key = models.CharField(max_length=task_id_max_length(), blank=True)
+    status = models.CharField(max_length=50)
+    count = models.PositiveBigIntegerField(default=0)
+    runtime = models.TextField(blank=True, default="")
+    wait = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "key", "status"], name="dashboard_retiredtotal_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.dimension}:{self.key} {self.status} {self.count} (pruned)"
+
+
 class CountedTask(models.Model):
     """A result row as the pass counted it: when it is stored again, its old figures are taken back first.
 

@@ -42,7 +42,7 @@ from . import activity, failures, histogram
 from .buckets import DAY, GRANULARITIES, HOUR, MINUTE, QUARTER, bucket_start
 from .functions import Microseconds
 from .lookups import any_of
-from .models import Bucket, CountedTask, Dimension, Failure, RollupState
+from .models import Bucket, CountedTask, Dimension, Failure, RetiredTotal, RollupState
 from .upserts import insert
 
 READY_STATES = sorted(states.READY_STATES)
@@ -370,13 +370,45 @@ def prune(now: datetime | None = None, using: str | None = None) -> int:
     deleted = 0
     for granularity, kept in retention_days().items():
         old = Bucket.objects.using(using).filter(granularity=granularity, start__lt=now - timedelta(days=kept))
-        deleted += _delete_batch(old, batch, using, Bucket)
+        deleted += _retire_batch(old, batch, using) if granularity == DAY else _delete_batch(old, batch, using, Bucket)
     old_entries = CountedTask.objects.using(using).filter(
         date_done__lt=now - timedelta(days=dashboard_setting("STATISTICS_RECOUNT_DAYS"))
     )
     deleted += _delete_batch(old_entries, batch, using, CountedTask)
     deleted += _delete_batch(failures.expired(now, using), batch, using, Failure)
     return deleted
+
+
+def _retire_batch(queryset, batch, using):
+    """Delete a batch of expired day buckets, adding them to their ``RetiredTotal`` in the same transaction.
+
+    The rows are locked as they are read (skipping the ones another prune
+    holds), so two prunes at once never retire a bucket twice.
+    """
+    with transaction.atomic(using=using):
+        rows = queryset.order_by()
+        if connections[using].features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        elif connections[using].features.has_select_for_update:
+            rows = rows.select_for_update()
+        rows = list(rows.values_list("pk", "dimension", "key", "status", "count", "runtime", "wait")[:batch])
+        if not rows:
+            return 0
+        sums = {}
+        for _pk, dimension, key, status, count, runtime, wait in rows:
+            total = sums.setdefault((dimension, key, status), [0, 0, 0])
+            total[0] += count
+            total[1] += histogram.packed(runtime) if runtime else 0
+            total[2] += histogram.packed(wait) if wait else 0
+        kept = RetiredTotal.objects.using(using).select_for_update()
+        for (dimension, key, status), (count, runtime, wait) in sums.items():
+            total, _created = kept.get_or_create(dimension=dimension, key=key, status=status)
+            total.count += count
+            total.runtime = histogram.add(total.runtime, runtime)
+            total.wait = histogram.add(total.wait, wait)
+            total.save(using=using, update_fields=["count", "runtime", "wait"])
+        deleted, _ = Bucket.objects.using(using).filter(pk__in=[row[0] for row in rows]).delete()
+        return deleted
 
 
 def _delete_batch(queryset, batch, using, model):
