@@ -2,7 +2,8 @@
 
 The wheel is built from a copy of the apps (the checkout stays clean), installed into a new virtualenv that
 sees only the dependencies (this suite's site-packages, through a ``.pth`` file) and not the checkout, and
-used by a host project written here: its own settings, its own log-in page at ``/sign-in/``, the dashboard
+used by a host project written here: its own settings, user model and ``base.html``, its own log-in page at
+``/sign-in/``, the dashboard
 under ``/ops/celery/``, the JSON views under ``/ops/results/``, static files under ``/assets/``. Logged in
 through the host's form as a user holding the view and delete permissions, every dashboard page answers
 200, every link stays under the host's own paths, every static file it references is found, and an action
@@ -29,8 +30,9 @@ ALLOWED_HOSTS = ["testserver"]
 INSTALLED_APPS = [
     "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions", "django.contrib.messages",
     "django.contrib.staticfiles", "django.contrib.humanize",
-    "django_filters", "django_tables2", "django_htmx", "results", "dashboard",
+    "django_filters", "django_tables2", "django_htmx", "results", "dashboard", "accounts",
 ]
+AUTH_USER_MODEL = "accounts.Operator"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +86,18 @@ app = Celery("host")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 """
 
+HOST_USER_MODEL = """
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Operator(AbstractUser):
+    team = models.CharField(max_length=40, blank=True)
+"""
+
+#: A template the host names as projects usually do: the dashboard must never pick it up.
+HOST_BASE = "<!DOCTYPE html><title>HOST LAYOUT</title>{% block content %}{% endblock %}"
+
 HOST_LOGIN_PAGE = """<!DOCTYPE html><title>Host sign-in</title>
 <form method="post">{% csrf_token %}{{ form.as_p }}<input type="hidden" name="next" value="{{ next }}">
 <button>Sign in</button></form>
@@ -96,7 +110,8 @@ from urllib.parse import urlsplit
 import django
 os.environ["DJANGO_SETTINGS_MODULE"] = "host.settings"
 django.setup()
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
@@ -104,7 +119,7 @@ from django.utils import timezone
 import dashboard, results
 from results.models import GroupResult, TaskResult
 
-user = User.objects.create_user("ops", password="host-pw-4711")
+user = get_user_model().objects.create_user("ops", password="host-pw-4711", team="payments")
 user.user_permissions.add(*Permission.objects.filter(content_type__app_label="results",
                                                       codename__in=["view_taskresult", "delete_taskresult"]))
 now = timezone.now()
@@ -132,11 +147,13 @@ pages = [reverse(name, args=args) for name, args in [
     ("dashboard:action", ["delete"]),
 ]]
 pages[-1] += "?task_id=t-0"
-statuses, outside, missing_static, checked, static = {}, set(), set(), 0, set()
+statuses, outside, missing_static, checked, static, host_layout = {}, set(), set(), 0, set(), []
 LINK = re.compile(r'(?:href|src|action|hx-get|hx-post)="([^"]+)"')
 for path in pages:
     response = client.get(path)
     statuses[path] = response.status_code
+    if "HOST LAYOUT" in response.content.decode():
+        host_layout.append(path)
     for link in LINK.findall(response.content.decode()):
         link = link.replace("&amp;", "&")
         parts = urlsplit(link)
@@ -157,7 +174,8 @@ print(json.dumps({
     "first": [first.status_code, first.get("Location", "")],
     "login": [login.status_code, login.get("Location", "")],
     "statuses": statuses, "outside": sorted(outside), "missing_static": sorted(missing_static),
-    "links_checked": checked, "static": sorted(static),
+    "links_checked": checked, "static": sorted(static), "host_layout": host_layout,
+    "audited_user": __import__("dashboard.models", fromlist=["AuditEntry"]).AuditEntry.objects.get().user.team,
     "deleted": [deleted.status_code, TaskResult.objects.filter(task_id="t-0").exists()],
     "json_view": client.get("/ops/results/task/done/t-1/").status_code,
     "installed_from": [os.path.dirname(dashboard.__file__), os.path.dirname(results.__file__)],
@@ -204,8 +222,14 @@ def host(tmp_path_factory):
     (project / "host" / "settings.py").write_text(textwrap.dedent(HOST_SETTINGS))
     (project / "host" / "urls.py").write_text(textwrap.dedent(HOST_URLS))
     (project / "templates" / "sign_in.html").write_text(HOST_LOGIN_PAGE)
+    (project / "templates" / "base.html").write_text(HOST_BASE)
+    (project / "accounts" / "migrations").mkdir(parents=True)
+    (project / "accounts" / "__init__.py").write_text("")
+    (project / "accounts" / "migrations" / "__init__.py").write_text("")
+    (project / "accounts" / "models.py").write_text(textwrap.dedent(HOST_USER_MODEL))
     (project / "check.py").write_text(CHECK)
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "host.settings", "PYTHONPATH": str(project)}
+    run([str(python), "-m", "django", "makemigrations", "accounts", "-v0"], cwd=project, env=env)
     run([str(python), "-m", "django", "migrate", "-v0"], cwd=project, env=env)
     return python, project, env, venv_site
 
@@ -221,4 +245,6 @@ def test_every_page_of_the_installed_apps_works_under_the_hosts_prefix_login_and
     assert report["missing_static"] == [] and report["links_checked"] > 100
     assert {"/assets/dashboard/dashboard.css", "/assets/dashboard/dashboard.js"} <= set(report["static"])
     assert report["deleted"] == [302, False]
+    assert report["audited_user"] == "payments"  # the audit trail points at the host's own user model
+    assert report["host_layout"] == []
     assert report["json_view"] == 200
