@@ -3,8 +3,8 @@
 The wheel is built from a copy of the apps (the checkout stays clean), installed into a new virtualenv that
 sees only the dependencies (this suite's site-packages, through a ``.pth`` file) and not the checkout, and
 used by a host project written here: its own settings, user model and ``base.html``, its own log-in page at
-``/sign-in/``, the dashboard
-under ``/ops/celery/``, the JSON views under ``/ops/results/``, static files under ``/assets/``. Logged in
+``/sign-in/``, the dashboard under ``/ops/celery/``, the JSON views under ``/ops/results/``, static files
+under ``/assets/``. Logged in
 through the host's form as a user holding the view and delete permissions, every dashboard page answers
 200, every link stays under the host's own paths, every static file it references is found, and an action
 (delete) works with ALLOW_EDITS on.
