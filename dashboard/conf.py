@@ -11,6 +11,8 @@ DEFAULTS = {
     # Where the layout's log-out button posts: a URL name or a path (None:
     # no button). A name the project does not have shows no button either.
     "LOGOUT_URL": "logout",
+    # Most rows one export of the task list holds (CSV or JSON lines).
+    "EXPORT_LIMIT": 100_000,
     # Rows per page of the task and group lists.
     "PER_PAGE": 25,
     # Counts are exact up to this many rows; above it the page says "more

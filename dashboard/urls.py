@@ -22,6 +22,7 @@ urlpatterns = [
     path("failures/<str:digest>/<slug:action>/", actions.FailureGroupActionView.as_view(), name="failure-action"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("count/tasks/", tasks.TaskCountView.as_view(), name="task-count"),
+    path("export/tasks/", tasks.TaskExportView.as_view(), name="task-export"),
     path("same-args/<path:task_id>/", tasks.SameArgumentsView.as_view(), name="task-same-args"),
     path("tasks/<path:task_id>/", tasks.TaskDetailView.as_view(), name="task"),
     path("groups/", groups.GroupListView.as_view(), name="groups"),

@@ -1,14 +1,16 @@
 """The task pages: the list, its count, one task's detail."""
 from celery import states
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import View
 
-from .. import actions, decoding, formatting, reports, selectors, tracebacks
+from .. import actions, decoding, exports, formatting, reports, selectors, tracebacks
 from ..conf import dashboard_setting
 from ..filters import TaskFilter
 from ..statistics.buckets import DEFAULT_WINDOW, WINDOWS
 from ..tables import SelectableTaskTable, TaskTable
-from .base import DashboardView
+from .base import DashboardView, ResultsViewerRequiredMixin
 from .lists import FilteredListView
 
 
@@ -25,11 +27,44 @@ class TaskListView(FilteredListView):
     def get_queryset(self):
         return selectors.task_rows()
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(export_limit=dashboard_setting("EXPORT_LIMIT"), **kwargs)
+
     def get_table_class(self):
         # Operators who may act on tasks get a selection column.
         if actions.allowed_actions(self.request.user):
             return SelectableTaskTable
         return super().get_table_class()
+
+
+class TaskExportView(ResultsViewerRequiredMixin, View):
+    """``/dashboard/tasks/export/?format=csv|jsonl&<the list's filters and sort>``: the list's rows as a file.
+
+    The same FilterSet, selector and Table (for the sort) as the list, so the
+    file holds exactly the rows the list pages through, in its order;
+    streamed (``dashboard.exports``), at most ``EXPORT_LIMIT`` rows.
+    """
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, *args, **kwargs):
+        chosen = request.GET.get("format", "csv")
+        if chosen not in exports.FORMATS:
+            return HttpResponseBadRequest(
+                f"format= takes one of: {', '.join(exports.FORMATS)}", content_type="text/plain; charset=utf-8")
+        filterset = TaskFilter(request.GET, queryset=selectors.task_rows())
+        if not filterset.is_valid():
+            errors = "\n".join(f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items())
+            return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+        table = TaskTable(filterset.qs, order_by=request.GET.get("sort") or None)
+        queryset = table.data.data  # ordered as the list orders it
+        content_type, extension, lines = exports.FORMATS[chosen]
+        response = StreamingHttpResponse(lines(exports.rows(queryset, queryset.query.order_by)),
+                                         content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="tasks-{timezone.now():%Y%m%d-%H%M%S}.{extension}"'
+        if exports.is_cut(queryset):
+            response["X-Export-Truncated"] = f"first {exports.limit()} rows of more"
+        return response
 
 
 class TaskCountView(DashboardView):
