@@ -54,7 +54,9 @@ def _by_cursor(queryset, wanted):
     while sent < wanted:
         page = queryset
         if after is not None:
-            page = page.filter(Q(date_done__lt=after[0]) | Q(date_done=after[0], id__lt=after[1]))
+            # The inclusive bound alone is where the index range starts (as the list's cursor pages do): an
+            # OR on its own would have the database scan from the newest row again for every chunk.
+            page = page.filter(Q(date_done__lte=after[0]), Q(date_done__lt=after[0]) | Q(id__lt=after[1]))
         chunk = list(page[:min(CHUNK, wanted - sent)])
         yield from chunk
         sent += len(chunk)
