@@ -2,11 +2,11 @@
 
 The rows come from the same FilterSet, selector and sort as the list
 (``views.tasks.TaskExportView``), read in chunks of ``CHUNK`` rows so that
-memory stays flat however many there are: by cursor on ``(date_done, id)``
-in the list's own newest-first order (as its pages are), by offset for the
-other sorts. At most ``EXPORT_LIMIT`` rows; a file the bound cut says so in
-its response header (``X-Export-Truncated``) and stays valid CSV or JSON
-lines (the rows are whole, the cut falls between two).
+memory stays flat however many there are: by the list's own cursor
+paginator in its newest-first order, by offset for the other sorts. At
+most ``EXPORT_LIMIT`` rows; a file the bound cut says so in its response
+header (``X-Export-Truncated``) and stays valid CSV or JSON lines (the rows
+are whole, the cut falls between two).
 
 Arguments, keyword arguments and results are decoded as the task page
 decodes them (JSON, or the sender's ``argsrepr`` text); what the dashboard
@@ -16,10 +16,9 @@ import csv
 import io
 import json
 
-from django.db.models import Q
-
 from . import decoding
 from .conf import dashboard_setting
+from .pagination import Cursor, KeysetPaginator
 
 CHUNK = 1_000
 COLUMNS = ("task_id", "task_name", "status", "worker", "periodic_task_name", "date_created", "date_started",
@@ -50,19 +49,16 @@ def rows(queryset, ordering):
 
 
 def _by_cursor(queryset, wanted):
-    queryset, after, sent = queryset.order_by(*NEWEST_FIRST), None, 0
+    """Chunks read as the list reads its pages: ``KeysetPaginator.query`` past the last row sent."""
+    pages, cursor, sent = KeysetPaginator(queryset, CHUNK), None, 0
     while sent < wanted:
-        page = queryset
-        if after is not None:
-            # The inclusive bound alone is where the index range starts (as the list's cursor pages do): an
-            # OR on its own would have the database scan from the newest row again for every chunk.
-            page = page.filter(Q(date_done__lte=after[0]), Q(date_done__lt=after[0]) | Q(id__lt=after[1]))
-        chunk = list(page[:min(CHUNK, wanted - sent)])
+        rows = list(pages.query(cursor))  # a chunk, and one row more when there are more
+        chunk = rows[:min(CHUNK, wanted - sent)]
         yield from chunk
         sent += len(chunk)
-        if len(chunk) < CHUNK:
+        if len(rows) <= CHUNK:
             return
-        after = (chunk[-1].date_done, chunk[-1].pk)
+        cursor = Cursor.at("after", chunk[-1])
 
 
 def _by_offset(queryset, wanted):
