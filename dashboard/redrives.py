@@ -106,7 +106,9 @@ def failure_batches(digest, since, until):
     while True:
         page = query
         if after is not None:
-            page = page.filter(Q(date_done__gt=after[0]) | Q(date_done=after[0], row_id__gt=after[1]))
+            # The inclusive bound alone is where the (digest, date_done, row_id) range starts, as the task list's
+            # cursor pages have it; an OR on its own would read the group from its first failure for every batch.
+            page = page.filter(Q(date_done__gte=after[0]), Q(date_done__gt=after[0]) | Q(row_id__gt=after[1]))
         batch = list(page.values_list("date_done", "row_id")[:size])
         if batch:
             yield [row_id for _done, row_id in batch]
@@ -234,9 +236,14 @@ def start(user, group, since, until, app=None):
     try:
         queue_slice(app, redrive.pk)
     except actions.BROKER_ERRORS as exc:
-        finish(redrive, State.FAILED, _("Not started: the broker was unreachable (%(error)s).") % {
-            "error": f"{type(exc).__name__}: {exc}"})
+        finish(redrive, State.FAILED, broker_unreachable(_("Not started"), exc))
     return redrive
+
+
+def broker_unreachable(what, exc):
+    """A run's error when the broker cannot be reached: what happened to the run, then the broker's own error."""
+    error = f"{type(exc).__name__}: {exc}"
+    return _("%(what)s: the broker was unreachable (%(error)s).") % {"what": what, "error": error}
 
 
 def queue_slice(app, redrive_id, countdown=None):
@@ -297,7 +304,7 @@ class Slice:
             self.app.send_task(name, args=args, kwargs=kwargs, task_id=new_id, retry=True, retry_policy=self.policy)
         except actions.BROKER_ERRORS as exc:
             RedriveItem.objects.filter(pk=item.pk).update(new_task_id=None)
-            return _("Stopped: the broker was unreachable (%(error)s).") % {"error": f"{type(exc).__name__}: {exc}"}
+            return broker_unreachable(_("Stopped"), exc)
         now = timezone.now()
         with transaction.atomic(using=router.db_for_write(RedriveItem)):
             RedriveItem.objects.filter(pk=item.pk).update(sent_at=now)
@@ -320,8 +327,7 @@ class Slice:
         try:
             queue_slice(self.app, self.redrive.pk)
         except actions.BROKER_ERRORS as exc:
-            return finish(self.redrive, State.FAILED, _("Stopped: the broker was unreachable (%(error)s).") % {
-                "error": f"{type(exc).__name__}: {exc}"})
+            return finish(self.redrive, State.FAILED, broker_unreachable(_("Stopped"), exc))
         return State.RUNNING
 
 
