@@ -252,20 +252,27 @@ def rollup_state(using=None) -> RollupState:
     return state
 
 
+def locked_unless_taken(queryset, using):
+    """``queryset`` locking its rows, skipping those another transaction holds where the database can.
+
+    SQLite has no row locks: its writes are serialised by the database itself.
+    """
+    features = connections[using].features
+    if features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    if features.has_select_for_update:
+        return queryset.select_for_update()
+    return queryset
+
+
 def run_pass(limit: int | None = None, now: datetime | None = None, using: str | None = None) -> PassResult | None:
     """Count the next rows; None when another pass is running (nothing is done then)."""
     using = using or database()
     limit = limit or dashboard_setting("STATISTICS_PASS_ROWS")
     now = now or timezone.now()
     rollup_state(using)
-    features = connections[using].features
     with transaction.atomic(using=using):
-        locked = RollupState.objects.using(using).filter(pk=1)
-        if features.has_select_for_update_skip_locked:
-            locked = locked.select_for_update(skip_locked=True)
-        elif features.has_select_for_update:
-            locked = locked.select_for_update()
-        state = locked.first()
+        state = locked_unless_taken(RollupState.objects.using(using).filter(pk=1), using).first()
         if state is None:
             return None
         rows = list(_rows_after(state, now - timedelta(seconds=dashboard_setting("STATISTICS_LAG")), limit, using))
@@ -386,11 +393,7 @@ def _retire_batch(queryset, batch, using):
     holds), so two prunes at once never retire a bucket twice.
     """
     with transaction.atomic(using=using):
-        rows = queryset.order_by()
-        if connections[using].features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        elif connections[using].features.has_select_for_update:
-            rows = rows.select_for_update()
+        rows = locked_unless_taken(queryset.order_by(), using)
         rows = list(rows.values_list("pk", "dimension", "key", "status", "count", "runtime", "wait")[:batch])
         if not rows:
             return 0
