@@ -209,18 +209,22 @@ GROUP_DESCRIPTIONS = {
 }
 
 
-class FailureGroupActionView(GatedActionView):
-    """``/dashboard/failures/<fingerprint>/<action>/``: resolve, ignore or reopen a failure group."""
+class FailureGroupPageMixin:
+    """An action on the failure group its URL names (``<digest>``): 404 for a group that is not stored."""
 
     section = "failures"
+
+    def group(self):
+        return get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
+
+
+class FailureGroupActionView(FailureGroupPageMixin, GatedActionView):
+    """``/dashboard/failures/<fingerprint>/<action>/``: resolve, ignore or reopen a failure group."""
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
         action = kwargs.get("action")
         self.action = action if action in actions.GROUP_STATES else None
-
-    def group(self):
-        return get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
 
     def get(self, request, *args, **kwargs):
         context = {"group": self.group(), "description": GROUP_DESCRIPTIONS[self.action],
@@ -236,7 +240,7 @@ class FailureGroupActionView(GatedActionView):
         return HttpResponseRedirect(self.next_url(form.cleaned_data.get("next"), default))
 
 
-class RedriveView(GatedActionView):
+class RedriveView(FailureGroupPageMixin, GatedActionView):
     """``/dashboard/failures/<fingerprint>/retry/``: the dry run of retrying a group's failures (GET), then the run.
 
     The dry run says exactly how many tasks would be sent and how many are
@@ -246,10 +250,6 @@ class RedriveView(GatedActionView):
     """
 
     action = Action.REDRIVE
-    section = "failures"
-
-    def group(self):
-        return get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
 
     def get(self, request, *args, **kwargs):
         group = self.group()
