@@ -17,7 +17,7 @@ from .statistics.models import Activity, Bucket, CountedTask, Failure, FailureGr
 
 __all__ = [
     "Activity", "AuditEntry", "AuditedTask", "Bucket", "CountedTask", "Failure", "FailureGroup", "Redrive",
-    "RedriveItem", "RetiredTotal", "RollupState",
+    "RedriveItem", "RetiredTotal", "RollupState", "SavedView",
 ]
 
 
@@ -156,3 +156,43 @@ class RedriveItem(models.Model):
 
     def __str__(self):
         return f"{self.task_id} -> {self.new_task_id or '(not sent yet)'}"
+
+
+class SavedView(models.Model):
+    """A list's filters and sort under a name a user chose ("payments failing on web-3").
+
+    ``query`` is the list's query string in shareable form, without paging
+    (``dashboard.saved_views`` normalises and validates it), so opening the
+    view is a link: the list's URL and ``query``. A view is its owner's
+    unless ``shared``: then the whole team sees it (sharing needs
+    ``dashboard.share_savedview``). Names are unique per owner and list,
+    compared without regard to case (MariaDB's collation would anyway).
+    """
+
+    class List(models.TextChoices):
+        TASKS = "tasks", _("Tasks")
+        GROUPS = "groups", _("Groups")
+        FAILURES = "failures", _("Failures")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("Owner")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("Name"))
+    list_name = models.CharField(max_length=20, choices=List.choices, verbose_name=_("List"))
+    query = models.TextField(blank=True, verbose_name=_("Filters and sort"))
+    shared = models.BooleanField(default=False, verbose_name=_("Shared with the team"))
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "list_name", "name"], name="dashboard_savedview_unique_name"),
+        ]
+        indexes = [models.Index(fields=["list_name", "shared"], name="dashboard_savedview_shared")]
+        permissions = [("share_savedview", _("Can share a saved view with the team"))]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+
+    def __str__(self):
+        return f"{self.name} ({self.list_name}{', shared' if self.shared else ''})"
