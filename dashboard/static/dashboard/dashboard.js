@@ -1,6 +1,8 @@
 /* Small enhancements; every page works without them.
  * - copy buttons (hidden until this script shows them);
- * - the live refresh interval is remembered per list in localStorage.
+ * - the live refresh interval is remembered per list in localStorage;
+ * - the theme switch (light, dark, or the system's; theme.js applies it);
+ * - keyboard shortcuts, listed in the dialog "?" opens (dashboard/base.html).
  * Polling itself is htmx's (hx-trigger="every Ns" on an element marked
  * data-poll-while-visible), paused here while the tab is hidden: htmx's own
  * trigger filters are code it would evaluate, which the Content-Security-Policy
@@ -72,8 +74,133 @@
     });
   }
 
+  // --- theme -------------------------------------------------------------
+  var THEME_KEY = "dashboard-theme";
+
+  function setTheme(theme) {
+    if (theme === "light" || theme === "dark") {
+      document.documentElement.dataset.theme = theme;
+      localStorage.setItem(THEME_KEY, theme);
+    } else {
+      delete document.documentElement.dataset.theme;
+      localStorage.removeItem(THEME_KEY);
+    }
+  }
+
+  function showThemeSwitch(root) {
+    within(root, "select[data-theme-switch]").forEach(function (select) {
+      select.value = document.documentElement.dataset.theme || "";
+      select.closest(".theme-switch").hidden = false;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-theme-switch]")) setTheme(event.target.value);
+  });
+
+  // --- keyboard shortcuts ----------------------------------------------------
+  // Single keys, never with Ctrl, Alt or Meta (the browser's own), and never
+  // while the focus is in a field: there the key is the user's typing.
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable]:not([contenteditable=false])") !== null;
+  }
+
+  function shortcutsDialog() { return document.getElementById("shortcuts"); }
+
+  function showShortcutsButton(root) {
+    if (!shortcutsDialog()) return;
+    within(root, "[data-shortcuts-open]").forEach(function (button) { button.hidden = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-shortcuts-open]") && shortcutsDialog()) shortcutsDialog().showModal();
+  });
+
+  function focusSearch() {
+    var field = document.querySelector(".page input[type=search]") ||
+      document.querySelector(".page form.filters input:not([type=hidden]), .page form.filters select");
+    if (!field) return false;
+    field.focus();
+    if (field.select) field.select();
+    return true;
+  }
+
+  // The rows j and k move through: those of the page's first results table
+  // that link somewhere; a row is "current" when its first link has focus,
+  // so Enter opens it as it would any focused link.
+  function tableRows() {
+    var table = document.querySelector(".page table.results-table");
+    if (!table) return [];
+    return Array.prototype.filter.call(table.querySelectorAll("tbody tr"), function (row) {
+      return row.querySelector("a[href]") !== null;
+    });
+  }
+
+  function moveRow(step) {
+    var rows = tableRows();
+    if (!rows.length) return false;
+    var current = rows.findIndex(function (row) { return row.contains(document.activeElement); });
+    var next = current === -1 ? (step > 0 ? 0 : rows.length - 1) : Math.min(Math.max(current + step, 0), rows.length - 1);
+    var link = rows[next].querySelector("a[href]");
+    link.focus();
+    rows[next].scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
+  // Live refresh: off becomes the remembered interval (or the first one);
+  // any interval becomes off. The select's change does the rest (htmx).
+  function toggleRefresh() {
+    var select = document.querySelector(".page select[name=refresh]");
+    if (!select || select.options.length < 2) return false;
+    var off = select.options[0].value;
+    if (select.value !== off) {
+      select.value = off;
+    } else {
+      var saved = localStorage.getItem(refreshKey());
+      var known = Array.prototype.some.call(select.options, function (option) { return option.value === saved; });
+      select.value = saved && saved !== off && known ? saved : select.options[1].value;
+    }
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    return true;
+  }
+
+  function goToSection(key) {
+    var link = document.querySelector("nav.sections a[data-shortcut=\"" + key + "\"]");
+    if (!link) return false;
+    link.click();
+    return true;
+  }
+
+  var awaitingSection = null;  // the timer while a "g" waits for its second key
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey || typing(event.target)) return;
+    var dialog = shortcutsDialog();
+    if (dialog && dialog.open) return;
+    var key = event.key;
+    if (awaitingSection !== null) {
+      clearTimeout(awaitingSection);
+      awaitingSection = null;
+      if (goToSection(key)) event.preventDefault();
+      return;
+    }
+    var handled = false;
+    if (key === "/") handled = focusSearch();
+    else if (key === "j") handled = moveRow(1);
+    else if (key === "k") handled = moveRow(-1);
+    else if (key === "r") handled = toggleRefresh();
+    else if (key === "?" && dialog) { dialog.showModal(); handled = true; }
+    else if (key === "g") {
+      awaitingSection = setTimeout(function () { awaitingSection = null; }, 1500);
+      handled = true;
+    }
+    if (handled) event.preventDefault();
+  });
+
   htmx.onLoad(function (root) {
     showCopyButtons(root);
     applyRememberedRefresh(root);
+    showThemeSwitch(root);
+    showShortcutsButton(root);
   });
 })();
