@@ -5,7 +5,7 @@ Task and group ids, and task names, may hold any character Celery allows
 """
 from django.urls import path
 
-from .views import actions, audit, chords, groups, insights, redrives, tasks
+from .views import actions, audit, chords, groups, insights, redrives, saved_views, tasks
 from .views.metrics import metrics_view
 
 app_name = "dashboard"
@@ -35,4 +35,7 @@ urlpatterns = [
     path("metrics/", metrics_view, name="metrics"),
     path("audit/", audit.AuditListView.as_view(), name="audit"),
     path("audit/<int:pk>/", audit.AuditEntryView.as_view(), name="audit-entry"),
+    path("saved-views/", saved_views.SaveViewView.as_view(), name="saved-view-save"),
+    path("saved-views/<int:pk>/share/", saved_views.ShareSavedView.as_view(), name="saved-view-share"),
+    path("saved-views/<int:pk>/delete/", saved_views.DeleteSavedView.as_view(), name="saved-view-delete"),
 ]

@@ -10,12 +10,14 @@ from ..forms import ListOptionsForm
 from ..tables import GroupTable
 from .base import DashboardView
 from .lists import FilteredListView
+from .saved_views import SavedViewsMenuMixin
 
 
-class GroupListView(FilteredListView):
+class GroupListView(SavedViewsMenuMixin, FilteredListView):
     """``/dashboard/groups/``: stored group results, newest first."""
 
     section = "groups"
+    saved_view_list = "groups"
     template_name = "dashboard/groups/list.html"
     partial_template_name = "dashboard/partials/group_results.html"
     partial_target = "group-results"

@@ -25,13 +25,14 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
 from django_tables2 import RequestConfig
 
-from .. import formatting, report_charts, report_tables, reports, tracebacks
+from .. import formatting, report_charts, report_tables, reports, saved_views, tracebacks
 from ..conf import dashboard_setting
 from ..forms import FailureOptionsForm, InsightsOptionsForm
 from ..statistics import freshness, histogram
 from ..statistics.buckets import DEFAULT_WINDOW, window_span
 from ..statistics.models import Dimension, FailureGroup
 from .base import DashboardView, live_etag
+from .saved_views import SavedViewsMenuMixin
 
 
 def options_of(request, form_class=InsightsOptionsForm) -> InsightsOptionsForm:
@@ -110,7 +111,23 @@ class OverviewView(InsightsView):
 
     section = "overview"
     page_title = "Overview"
+    template_name = "dashboard/insights/overview.html"
     partial_template_name = "dashboard/insights/partials/overview.html"
+
+    def etag(self, request, *args, **kwargs) -> str:
+        """The figures' ETag; for the whole page also the saved views' card (read here once, for the page too)."""
+        if self.is_partial_request():
+            return figures_etag(request)  # the polled figures: the card is not in them
+        self.shown_views = saved_views.shown_to(request.user)
+        return figures_etag(request, [(shown.view.pk, shown.view.updated.isoformat()) for shown in self.shown_views])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not context["is_partial"]:
+            if not hasattr(self, "shown_views"):
+                self.shown_views = saved_views.shown_to(self.request.user)
+            context["saved_views"] = self.shown_views
+        return context
 
     def report(self, period):
         overview = reports.overview(period)
@@ -211,10 +228,12 @@ class FailureGroupsView(InsightsView):
         return figures_etag(request, decided.isoformat() if decided else "")
 
 
-class FailureListView(FailureGroupsView):
+class FailureListView(SavedViewsMenuMixin, FailureGroupsView):
     """``/dashboard/failures/``: one row per failure group with failures in the window, new and regressed first."""
 
     page_title = "Failures"
+    template_name = "dashboard/insights/failures.html"
+    saved_view_list = "failures"
     partial_template_name = "dashboard/insights/partials/failure_groups.html"
 
     def report(self, period):

@@ -12,12 +12,14 @@ from ..statistics.buckets import DEFAULT_WINDOW, WINDOWS
 from ..tables import SelectableTaskTable, TaskTable
 from .base import DashboardView, ResultsViewerRequiredMixin
 from .lists import FilteredListView
+from .saved_views import SavedViewsMenuMixin
 
 
-class TaskListView(FilteredListView):
+class TaskListView(SavedViewsMenuMixin, FilteredListView):
     """``/dashboard/tasks/``: filter, sort and page through task results."""
 
     section = "tasks"
+    saved_view_list = "tasks"
     template_name = "dashboard/tasks/list.html"
     partial_template_name = "dashboard/partials/task_results.html"
     partial_target = "task-results"
