@@ -9,6 +9,7 @@ DEFAULT_TASK_ID_MAX_LENGTH = 255
 DEFAULT_GROUP_RESULTS_LIMIT = 1_000
 DEFAULT_OUTAGE_TIMEOUT = 60
 DEFAULT_ID_BATCH_SIZE = 500
+DEFAULT_CHORD_FIRING_TIMEOUT = 300
 
 
 def task_id_max_length():
@@ -49,3 +50,17 @@ def id_batch_size():
     before 3.32 allow 999), so a long list of ids is read in several queries.
     """
     return max(int(getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("ID_BATCH_SIZE", DEFAULT_ID_BATCH_SIZE)), 1)
+
+
+def chord_firing_timeout():
+    """``DJANGO_CELERY_RESULTS['CHORD_FIRING_TIMEOUT']``: seconds a chord stays firing before it is swept (300).
+
+    A counter is firing from the moment its header completed until the worker
+    that decided has published the body, normally milliseconds. One still
+    firing after this long lost its worker in between. Keep it well above
+    the time a publish may take (Celery's publish retries, a broker failing
+    over): a sweep that comes too early sends the body a second time. The
+    sweeper (``results.sweeping``) then publishes the body again.
+    """
+    value = getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("CHORD_FIRING_TIMEOUT", DEFAULT_CHORD_FIRING_TIMEOUT)
+    return max(float(value), 0.0)

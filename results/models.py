@@ -159,6 +159,13 @@ class ChordCounter(models.Model):
     decrements ``count``, and the one that brings it to zero calls the body.
     ``returned`` remembers which header tasks have returned, so that a task
     delivered twice (``acks_late`` and a lost worker) is counted once.
+
+    The part that decides to call the body does not delete the counter: it
+    marks it *firing* (``fired_at``, with the body's signature and its
+    deterministic task id) in the deciding transaction, and deletes it once
+    the body is published. A worker lost in between leaves the counter
+    firing, and the sweeper (``results.sweeping``) publishes the body again:
+    the body is sent at least once, never lost.
     """
 
     group_id = models.CharField(
@@ -182,9 +189,41 @@ class ChordCounter(models.Model):
             "1 once it has returned, else 0. Empty for counters written by other backends."
         ),
     )
+    fired_at = models.DateTimeField(
+        null=True,
+        default=None,
+        editable=False,
+        db_index=True,
+        verbose_name=_("Firing since"),
+        help_text=_(
+            "When the header completed and the body was decided on; set until the body is published "
+            "(then the counter is deleted). Empty while the header runs."
+        ),
+    )
+    body_task_id = models.CharField(
+        max_length=task_id_max_length(),
+        null=True,
+        default=None,
+        editable=False,
+        verbose_name=_("Body task ID"),
+        help_text=_("The body's task id, fixed before its first publish: every publish of the body has it"),
+    )
+    body = models.TextField(
+        null=True,
+        default=None,
+        editable=False,
+        help_text=_("The body's signature, as the header's messages carried it (JSON: serializer and payload)"),
+    )
 
     def __str__(self):
+        if self.fired_at is not None:
+            return f"<ChordCounter: {self.group_id} (firing)>"
         return f"<ChordCounter: {self.group_id} ({self.count} left)>"
+
+    @property
+    def firing(self):
+        """The header is complete and the body decided on, but its publish is not confirmed yet."""
+        return self.fired_at is not None
 
     def header_task_ids(self):
         """Ids of the tasks the header waits for, in order, nested groups flattened."""

@@ -8,6 +8,7 @@ row; groups are ``GroupResult`` rows; chords count their header down in a
 import binascii
 import json
 import time
+import uuid
 from base64 import b64decode, b64encode
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,13 +23,15 @@ from celery.result import AsyncResult, ResultSet, allow_join_result, result_from
 from celery.result import GroupResult as CeleryGroupResult
 from celery.utils.log import get_logger
 from django.db import router, transaction
+from django.db.models import TextChoices
 from django.db.models.functions import Now
-from kombu.exceptions import DecodeError
-from kombu.serialization import loads
+from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import ContentDisallowed, DecodeError, OperationalError
+from kombu.serialization import dumps, loads, prepare_accept_content
 
 from ..managers import check_id, check_lengths, transaction_retry
 from ..models import ChordCounter, GroupResult, TaskResult, flatten_result_tuples
-from ..utils import batched
+from ..utils import batched, now
 from .outage import (
     DatabaseUnavailable,
     backoff_seconds,
@@ -40,9 +43,26 @@ from .outage import (
 
 logger = get_logger(__name__)
 
+#: Namespace of the chord bodies' derived task ids (``chord_body_task_id``).
+CHORD_BODY_NAMESPACE = uuid.UUID("5b0c2f7e-3d1a-4e8b-9a64-0c6f1d2e7b41")
+
+#: Errors that mean "the broker cannot be reached now": a body is sent again later, not failed.
+BROKER_ERRORS = (OperationalError, OSError)
+
 #: A chord part is one short transaction; on SQLite several worker processes
 #: queue for the write lock, so a part may need a few tries.
 CHORD_PART_RETRIES = 5
+
+
+class Resend(TextChoices):
+    """What the sweeper did with a chord stuck firing (``DatabaseBackend.resend_chord_body``)."""
+
+    SENT = "sent", _("body sent again")
+    ALREADY_SENT = "already_sent", _("the body has a stored result: not sent again, counter deleted")
+    WAITING = "waiting", _("a header task is running again: left for the next sweep")
+    BROKER_DOWN = "broker_down", _("the broker cannot be reached: left for the next sweep")
+    UNREADABLE = "unreadable", _("the stored body cannot be read: left as it is")
+    TAKEN = "taken", _("taken by another sweep")
 
 
 class DatabaseBackend(BaseDictBackend):
@@ -330,18 +350,26 @@ class DatabaseBackend(BaseDictBackend):
             counter.save(update_fields=["sub_tasks", "count", "returned"])
 
     def on_chord_part_return(self, request: Context, state: str, result: Any, **kwargs: Any) -> None:
-        """Count one header task in; the part that completes the header calls the body."""
+        """Count one header task in; the part that completes the header publishes the body.
+
+        The body is sent at least once: the deciding transaction marks the
+        counter firing instead of deleting it, and the counter goes only once
+        the body is published. A worker lost in between leaves it firing, for
+        the sweeper (``results.sweeping``) to publish the body again, with the
+        same task id.
+        """
         if not request.group or not request.id:
             return
         with requeue_in_worker(request, f"the return of task {request.id} to chord {request.group}"):
-            due = self._count_chord_part(request.group, request.id)
+            due = self._count_chord_part(request.group, request.id, request.chord)
         if due is not None:
-            self._call_chord_body(request, *due)
+            counter, callback, missing = due
+            self.fire_chord(counter, callback, missing)
 
     @retry_through_outage
     @transaction_retry(max_retries=CHORD_PART_RETRIES)
-    def _count_chord_part(self, group_id, task_id):
-        """Count header task ``task_id`` in under a row lock; ``(counter, missing ids)`` if the body is due.
+    def _count_chord_part(self, group_id, task_id, body):
+        """Count header task ``task_id`` in under a row lock; ``(counter, body, missing ids)`` if the body is due.
 
         A task delivered twice (``acks_late`` and a lost worker) returns
         twice: ``returned`` counts it once, and warns. Once every part has
@@ -353,14 +381,20 @@ class DatabaseBackend(BaseDictBackend):
           never be ready: the body is due, and fails naming it;
         - otherwise the body is due with every value.
 
-        The counter is deleted in the transaction that decides to fire, so
-        the body is called at most once, whatever arrives later.
+        The transaction that decides marks the counter firing, with the body
+        and its task id, so the decision is taken once whatever arrives
+        later, and survives the worker that took it.
         """
         db = router.db_for_write(ChordCounter)
         with transaction.atomic(using=db):
             counter = ChordCounter.objects.using(db).select_for_update().filter(group_id=group_id).first()
             if counter is None:
                 logger.warning("Chord %s: no ChordCounter; this part is ignored (body already called?)", group_id)
+                return None
+            if counter.firing:
+                logger.warning(
+                    "Chord %s: header task %s returned while the body is being sent; it is ignored.", group_id, task_id
+                )
                 return None
             header_ids = counter.header_task_ids()
             if not self._mark_returned(counter, header_ids, task_id):
@@ -381,8 +415,115 @@ class DatabaseBackend(BaseDictBackend):
                     counter.count = len(unready)
                 counter.save(update_fields=["count", "returned"])
                 return None
-            counter.delete()
-            return counter, missing
+            callback = self._chord_body(body, group_id)
+            counter.fired_at = now()
+            counter.body_task_id = callback.id if callback is not None else None
+            counter.body = self.encode_chord_body(callback)
+            counter.save(update_fields=["count", "returned", "fired_at", "body_task_id", "body"])
+            return counter, callback, missing
+
+    def _chord_body(self, body, group_id):
+        """The body as a signature whose task id is fixed: the one Celery froze, else one derived from the group.
+
+        ``chord()`` freezes the body before the header is sent, so its id is
+        in every header message and is the id the caller waits on; a body
+        that came without one gets ``chord_body_task_id(group_id)``. Either
+        way every publish of this body carries the same id, so a second one
+        writes the same result row and can be recognised.
+        """
+        callback = maybe_signature(body, app=self.app)
+        if callback is not None and not callback.id:
+            callback.set(task_id=chord_body_task_id(group_id))
+        return callback
+
+    def encode_chord_body(self, callback) -> str | None:
+        """The body's signature as text for ``ChordCounter.body``: the task serializer's payload, in a JSON envelope.
+
+        The task serializer is the one that carried the body in the header's
+        messages, so whatever the body holds, it can encode it.
+        """
+        if callback is None:
+            return None
+        content_type, content_encoding, payload = dumps(dict(callback), serializer=self.app.conf.task_serializer)
+        if content_encoding == "binary":
+            payload = b64encode(payload).decode("ascii")
+        elif isinstance(payload, bytes):
+            payload = payload.decode(content_encoding or "utf-8")
+        return json.dumps({"content_type": content_type, "content_encoding": content_encoding, "payload": payload})
+
+    def decode_chord_body(self, text: str | None):
+        """Reverse ``encode_chord_body``: the body's signature, or None (nothing stored, or not readable)."""
+        if not text:
+            return None
+        try:
+            envelope = json.loads(text)
+            payload = envelope["payload"]
+            if envelope["content_encoding"] == "binary":
+                payload = b64decode(payload)
+            body = loads(payload, content_type=envelope["content_type"],
+                         content_encoding=envelope["content_encoding"],
+                         accept=prepare_accept_content(self.app.conf.accept_content))
+        except (ValueError, KeyError, TypeError, DecodeError, binascii.Error, ContentDisallowed) as exc:
+            logger.error("Cannot read a stored chord body: %r", exc)
+            return None
+        return maybe_signature(body, app=self.app)
+
+    def fire_chord(self, counter: ChordCounter, callback: Signature | None, missing=()) -> bool:
+        """Publish the body of the firing ``counter`` (or fail it), then delete the counter; True when it is deleted.
+
+        When the broker cannot take the body, the counter stays firing: the
+        sweeper sends the body once the broker is back.
+        """
+        if callback is None:
+            logger.error("Chord %s: its header tasks carried no body; nothing to call.", counter.group_id)
+        elif not self._call_chord_body(callback, counter, missing):
+            return False
+        self.delete_fired_counter(counter)
+        return True
+
+    def delete_fired_counter(self, counter: ChordCounter) -> None:
+        """Delete the counter once its body is published; a database outage leaves it for the sweeper."""
+        try:
+            self._delete_counter(counter.pk, counter.fired_at)
+        except DatabaseUnavailable as exc:
+            logger.warning("Chord %s: body sent, but its counter could not be deleted (%s); the sweeper will.",
+                           counter.group_id, exc)
+
+    @retry_through_outage
+    def _delete_counter(self, pk, fired_at):
+        db = router.db_for_write(ChordCounter)
+        ChordCounter.objects.using(db).filter(pk=pk, fired_at=fired_at).delete()
+
+    def resend_chord_body(self, counter: ChordCounter) -> str:
+        """Publish again the body of ``counter``, stuck firing (its worker was lost); what happened, a ``Resend``.
+
+        The counter is claimed first: ``fired_at`` moves on, on condition that
+        it has not moved since it was read, so of two sweepers only one sends.
+        A body with a stored result has run (or runs, or was failed): the
+        counter is deleted and nothing is sent. A header task running again
+        (delivered twice) makes it wait for the next sweep.
+        """
+        db = router.db_for_write(ChordCounter)
+        claimed_at = now()
+        claimed = ChordCounter.objects.using(db).filter(pk=counter.pk, fired_at=counter.fired_at)
+        if not counter.firing or not claimed.update(fired_at=claimed_at):
+            return Resend.TAKEN
+        counter.fired_at = claimed_at
+        callback = self.decode_chord_body(counter.body)
+        if callback is None:
+            logger.error("Chord %s: firing, but its stored body cannot be read; it is left as it is.", counter.group_id)
+            return Resend.UNREADABLE
+        if self.TaskModel._default_manager.using(db).filter(task_id=callback.id).exists():
+            logger.info("Chord %s: the body %s has a stored result already; not sent again.",
+                        counter.group_id, callback.id)
+            self.delete_fired_counter(counter)
+            return Resend.ALREADY_SENT
+        missing, unready = self._missing_and_unready(counter.header_task_ids(), db)
+        if unready:
+            return Resend.WAITING
+        logger.warning("Chord %s: firing since its worker was lost; the body %s is sent again.",
+                       counter.group_id, callback.id)
+        return Resend.SENT if self.fire_chord(counter, callback, missing) else Resend.BROKER_DOWN
 
     @staticmethod
     def _mark_returned(counter, header_ids, task_id):
@@ -411,9 +552,12 @@ class DatabaseBackend(BaseDictBackend):
         unready = [task_id for task_id in task_ids if statuses.get(task_id, states.SUCCESS) not in states.READY_STATES]
         return missing, unready
 
-    def _call_chord_body(self, request, counter, missing=()):
-        """Send the body the header's results in order, or fail it with a ``ChordError``."""
-        callback = maybe_signature(request.chord, app=self.app)
+    def _call_chord_body(self, callback, counter, missing=()):
+        """Send the body the header's results in order, or fail it with a ``ChordError``.
+
+        True once the body's fate is settled (published, or failed); False
+        when the broker could not be reached, so that it is sent later.
+        """
         header = counter.group_result(app=self.app)
         try:
             if missing:
@@ -424,12 +568,17 @@ class DatabaseBackend(BaseDictBackend):
             values = self._header_values(header, router.db_for_write(ChordCounter))
         except ChordError as exc:
             logger.error("Chord %s: %s", header.id, exc)
-            return self.chord_error_from_stack(callback, exc)
+            self.chord_error_from_stack(callback, exc)
+            return True
         try:
             callback.delay(values)
-        except Exception as exc:  # publishing can fail in many ways; the body must learn of it
+        except BROKER_ERRORS:
+            logger.exception("Chord %s: the broker cannot take the body now; the sweeper will send it", header.id)
+            return False
+        except Exception as exc:  # a body that cannot be sent at all: the body must learn of it
             logger.exception("Chord %s: cannot send the body", header.id)
-            return self.chord_error_from_stack(callback, ChordError(f"Callback error: {exc!r}"))
+            self.chord_error_from_stack(callback, ChordError(f"Callback error: {exc!r}"))
+        return True
 
     @retry_through_outage
     def _header_values(self, header, db):
@@ -479,6 +628,11 @@ def requeue_in_worker(request: Context | None, what: str) -> Iterator[None]:
             raise
         logger.error("Could not store %s: %s. The message is requeued (acks_late) to run the task again.", what, exc)
         raise Reject(f"Could not store {what}: {exc}", requeue=True) from exc
+
+
+def chord_body_task_id(group_id: str) -> str:
+    """The task id of the body of chord ``group_id``, when Celery did not fix one: the same for every publish."""
+    return str(uuid.uuid5(CHORD_BODY_NAMESPACE, group_id))
 
 
 def periodic_task_name(request: Context | None) -> str | None:
