@@ -2,7 +2,7 @@
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from .. import formatting, querystrings
+from .. import chips, formatting, querystrings
 from ..conf import dashboard_setting
 from ..statistics import histogram
 
@@ -79,3 +79,10 @@ def logout_url():
         return reverse(target)
     except NoReverseMatch:
         return None
+
+
+@register.inclusion_tag("dashboard/partials/filter_chips.html", takes_context=True)
+def filter_chips(context, form):
+    """The list's active filters as chips (``dashboard.chips``), each removing itself; nothing when none is set."""
+    request = context["request"]
+    return {"chips": chips.filter_chips(form, request.GET), "path": request.path}
