@@ -41,7 +41,7 @@ def make_app(name, result_backend):
     app = make_celery_app(name)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.result_backend = result_backend
-    app.conf.include = ["tests.e2e.tasks", "dashboard.tasks"]
+    app.conf.include = ["tests.e2e.tasks", "dashboard.tasks", "results.tasks"]
     if os.environ.get("E2E_BROKER_URL"):
         configure(app, os.environ["E2E_BROKER_URL"], os.environ["E2E_QUEUE"], os.environ.get("E2E_BROKER_DIR"))
     return app
@@ -63,3 +63,7 @@ acks_late_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)
 #: as root refuses to accept pickled messages).
 pickle_app = make_app("e2e_pickle", DATABASE_BACKEND)
 pickle_app.conf.update(result_serializer="pickle", result_accept_content=["json", "pickle"])
+#: Results in the database through a backend with pause points in a chord's firing
+#: (``tests.e2e.backends``), ``acks_late``: a test kills the deciding worker there.
+chord_fault_app = make_app("e2e_chord_fault", "tests.e2e.backends:PausingDatabaseBackend")
+chord_fault_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)

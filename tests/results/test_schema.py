@@ -83,7 +83,9 @@ def test_group_result_columns():
 def test_chord_counter_columns():
     assert_columns(
         ChordCounter,
-        {"group_id": (False, 255), "sub_tasks": (False, None), "count": (False, None), "returned": (True, None)},
+        {"group_id": (False, 255), "sub_tasks": (False, None), "count": (False, None), "returned": (True, None),
+         # the firing state (issue 16): when, the body's task id and signature
+         "fired_at": (True, None), "body_task_id": (True, 255), "body": (True, None)},
     )
 
 
