@@ -187,11 +187,23 @@ def is_storable_id(value: str) -> bool:
     return "\x00" not in value
 
 
+def exactly(rows: QuerySet, field: str, value: str):
+    """The row of ``rows`` (filtered on ``field=value``) whose ``field`` is ``value`` character for character, or None.
+
+    MySQL and MariaDB compare with the column's collation (``utf8mb4_unicode_ci``:
+    case, trailing spaces and control characters ignored), so ``task_id =
+    'ABC'`` finds ``abc`` and ``'\\x08'`` finds the empty id. A page shows the
+    row its URL names, never another (whose own links it could not build:
+    an empty id has no URL). The ids are unique, so one row is read.
+    """
+    return next((row for row in rows.order_by()[:1] if getattr(row, field) == value), None)
+
+
 def task_by_id(task_id: str) -> TaskResult | None:
     """The stored result of ``task_id`` (every column), or None."""
     if not is_storable_id(task_id):
         return None
-    return next(iter(TaskResult.objects.filter(task_id=task_id).order_by()[:1]), None)
+    return exactly(TaskResult.objects.filter(task_id=task_id), "task_id", task_id)
 
 
 class TaskStatus(NamedTuple):
@@ -279,7 +291,7 @@ def group_by_id(group_id: str) -> GroupResult | None:
     """The stored group ``group_id`` (every column), or None."""
     if not is_storable_id(group_id):
         return None
-    return next(iter(GroupResult.objects.filter(group_id=group_id).order_by()[:1]), None)
+    return exactly(GroupResult.objects.filter(group_id=group_id), "group_id", group_id)
 
 
 class ChordHeader(NamedTuple):
@@ -297,7 +309,7 @@ def running_chord_header(group_id: str) -> ChordHeader | None:
     """
     if not is_storable_id(group_id):
         return None
-    counter = next(iter(ChordCounter.objects.filter(group_id=group_id).order_by()[:1]), None)
+    counter = exactly(ChordCounter.objects.filter(group_id=group_id), "group_id", group_id)
     if counter is None:
         return None
     header = GroupResult(
@@ -456,6 +468,13 @@ def task_history(task_id: str) -> TaskHistory:
         retries=[row.new_task_id for row in entries if row.new_task_id],
         retry_of=next((row.task_id for row in rows if row.new_task_id == task_id), None),
     )
+
+
+def failure_group(digest: str) -> FailureGroup | None:
+    """The failure group whose fingerprint is ``digest`` (as a URL names it), or None."""
+    if not is_storable_id(digest):
+        return None
+    return exactly(FailureGroup.objects.filter(digest=digest), "digest", digest)
 
 
 def failure_group_of(task: TaskResult):

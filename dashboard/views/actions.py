@@ -28,7 +28,7 @@ from .. import actions, redrives, selectors
 from ..conf import dashboard_setting
 from ..filters import TaskFilter
 from ..forms import ActionForm, NextForm, RedriveForm, TerminateForm, not_an_id
-from ..models import FailureGroup, Redrive
+from ..models import Redrive
 from ..navigation import SECTIONS
 from ..querystrings import canonical_query
 from .base import ResultsViewerRequiredMixin
@@ -215,7 +215,10 @@ class FailureGroupPageMixin:
     section = "failures"
 
     def group(self):
-        return get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
+        group = selectors.failure_group(self.kwargs["digest"])
+        if group is None:
+            raise Http404(_("No such failure group"))
+        return group
 
 
 class FailureGroupActionView(FailureGroupPageMixin, GatedActionView):

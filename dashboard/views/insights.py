@@ -19,7 +19,6 @@ from datetime import timedelta
 
 from django.db.models import Max
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
@@ -28,6 +27,7 @@ from django_tables2 import RequestConfig
 from .. import formatting, report_charts, report_tables, reports, saved_views, tracebacks
 from ..conf import dashboard_setting
 from ..forms import FailureOptionsForm, InsightsOptionsForm
+from ..selectors import failure_group
 from ..statistics import freshness, histogram
 from ..statistics.buckets import DEFAULT_WINDOW, window_span
 from ..statistics.models import Dimension, FailureGroup
@@ -259,7 +259,9 @@ class FailureGroupView(FailureGroupsView):
     partial_template_name = "dashboard/insights/partials/failure_group.html"
 
     def report(self, period):
-        group = get_object_or_404(FailureGroup, digest=self.kwargs["digest"])
+        group = failure_group(self.kwargs["digest"])
+        if group is None:
+            raise Http404("No such failure group.")
         report = reports.failure_group_report(period, group)
         sample = report.sample
         return {

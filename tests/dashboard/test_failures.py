@@ -136,6 +136,13 @@ def test_an_unknown_fingerprint_is_a_404_and_an_odd_filter_a_message(client_view
         assert list(listed.context["table"].page.object_list) == []
 
 
+def test_a_fingerprint_holding_a_nul_is_a_404_on_each_of_its_pages(client_operator, failed, edits):
+    """PostgreSQL refuses NUL characters in a query: the group is looked for only when the URL can name one."""
+    for url in (reverse("dashboard:failure", args=["a\x00b"]), reverse("dashboard:failure-retry", args=["a\x00b"]),
+                group_action("a\x00b", "resolve")):
+        assert client_operator.get(url).status_code == 404, url
+
+
 def test_the_failures_pages_are_for_viewers_only(client, stranger, failed):
     group = FailureGroup.objects.first()
     for url in (reverse("dashboard:failures"), reverse("dashboard:failure", args=[group.digest])):

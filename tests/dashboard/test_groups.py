@@ -3,7 +3,10 @@ import base64
 import json
 import pickle
 
+import pytest
 from django.urls import reverse
+
+from tests import factories
 
 URL = reverse("dashboard:groups")
 
@@ -82,6 +85,15 @@ def test_group_members_partial_and_live_refresh(client_viewer, make_task, make_g
 def test_unknown_group_is_a_404_with_a_search_box(client_viewer, db):
     response = client_viewer.get(reverse("dashboard:group", args=["nope"]))
     assert response.status_code == 404 and b'name="q"' in response.content
+
+
+@pytest.mark.parametrize("asked", ["ABC", "abc ", "\x08", "CHORD"])
+def test_a_group_id_that_only_the_databases_collation_matches_is_a_404(client_viewer, make_group, asked):
+    """MariaDB's collation finds ``abc`` for ``ABC``, the empty id for ``\\x08``, a chord ``chord`` for ``CHORD``."""
+    make_group(group_id="abc")
+    make_group(group_id="")
+    factories.chord_counter(group_id="chord")
+    assert client_viewer.get(reverse("dashboard:group", args=[asked])).status_code == 404
 
 
 def test_group_escaping(client_viewer, make_task, make_group):

@@ -4,6 +4,7 @@ import json
 import pickle
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -234,3 +235,12 @@ def test_detail_query_count(client_viewer, make_task, make_group, django_assert_
 def test_nul_character_in_an_id_is_a_404(client_viewer, db):
     for name in ("dashboard:task", "dashboard:group", "dashboard:task-same-args"):
         assert client_viewer.get(reverse(name, args=["a\x00b"])).status_code == 404
+
+
+@pytest.mark.parametrize("asked", ["ABC", "abc ", "\x08", " "])
+def test_an_id_that_only_the_databases_collation_matches_is_a_404(client_viewer, make_task, asked):
+    """MariaDB's collation finds ``abc`` for ``ABC`` or ``abc ``, and the empty id for ``\\x08``: not the task asked."""
+    make_task(task_id="abc")
+    make_task(task_id="")
+    for name in ("dashboard:task", "dashboard:task-same-args"):
+        assert client_viewer.get(reverse(name, args=[asked])).status_code == 404, name
