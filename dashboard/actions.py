@@ -29,7 +29,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from kombu.exceptions import OperationalError
 
-from results.conf import allow_edits, id_batch_size
+from results import sweeping
+from results.backends.database import Resend
+from results.conf import allow_edits, chord_firing_timeout, id_batch_size
 from results.models import GroupResult, TaskResult
 from results.utils import batched
 
@@ -57,6 +59,8 @@ PERMISSIONS = {
     Action.REOPEN: CHANGE_PERMISSION,
     # retrying a failure group's tasks in bulk (``dashboard.redrives``), and cancelling such a run
     Action.REDRIVE: CHANGE_PERMISSION,
+    # publishing again the bodies of chords stuck firing (``results.sweeping``): what a retry may do
+    Action.SWEEP_CHORDS: CHANGE_PERMISSION,
 }
 
 #: The state each failure group action leaves a group in (``REOPEN`` undoes a resolve or an ignore).
@@ -493,3 +497,26 @@ def set_group_state(user, digest: str, action: str) -> Outcome:
         summary = _("failure group %(digest)s (%(cause)s): %(before)s → %(after)s") % {
             "digest": digest, "cause": cause, "before": before, "after": state}
         return record(user, Outcome(action, summary=summary))
+
+
+def sweep_chords(user, app=None) -> Outcome:
+    """Publish the body of every chord firing for longer than ``CHORD_FIRING_TIMEOUT``; audited chord by chord.
+
+    What the ``results.sweep_chords`` periodic task does, for an operator who
+    will not wait for it. Only chords stuck past the timeout are touched: a
+    younger one may still be published by its own worker.
+    """
+    outcome = Outcome(Action.SWEEP_CHORDS)
+    report = sweeping.sweep(app or current_app._get_current_object())
+    for chord in report.chords:
+        detail = _("chord %(group)s: %(what)s") % {"group": chord.group_id, "what": Resend(chord.outcome).label}
+        ok = chord.outcome in (Resend.SENT, Resend.ALREADY_SENT)
+        outcome.tasks.append(TaskOutcome(chord.body_task_id or chord.group_id, ok, detail))
+    if not outcome.tasks:
+        outcome.summary = _("No chord was firing for longer than %(seconds)s s: nothing to send.") % {
+            "seconds": f"{chord_firing_timeout():g}"}
+        return record(user, outcome)
+    outcome.summary = _(
+        "%(sent)s chord body(ies) sent again, %(stored)s already had a result, %(left)s left for a later sweep."
+    ) % {"sent": report.count(Resend.SENT), "stored": report.count(Resend.ALREADY_SENT), "left": len(outcome.failed)}
+    return record(user, outcome)

@@ -5,6 +5,12 @@ size, counted down as header tasks return, deleted when the body is sent.
 The counter stores no date, so a chord's age is read from its header tasks
 (the earliest ``date_created`` among their stored rows).
 
+Once the header is complete, the counter is *firing* (``fired_at``) until
+the body is published, normally for milliseconds. One firing for longer than
+``CHORD_FIRING_TIMEOUT`` lost its worker in between: the sweeper
+(``results.sweeping``: the periodic task, or this page's button) sends its
+body.
+
 A chord is flagged **stuck** when it is older than ``CHORD_STUCK_AFTER``
 seconds and none of its header tasks is still to come: every one is ready
 (or has no stored row at all, expired or deleted), yet the counter is still
@@ -18,6 +24,8 @@ from celery import states
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from results.conf import chord_firing_timeout
 
 from . import decoding, formatting, selectors
 from .conf import dashboard_setting
@@ -37,6 +45,8 @@ class ChordProgress:
     stuck: str = ""  # why it is stuck; empty when it is not
     group_stored: bool = False  # its header group was saved: the group page has it
     note: str = ""  # anything else worth saying (unreadable sub_tasks...)
+    firing_since: object = None  # when the header completed and the body was decided on
+    firing_stuck: bool = False  # firing for longer than CHORD_FIRING_TIMEOUT: for the sweeper
 
     @property
     def done(self):
@@ -97,9 +107,26 @@ def running_chords():
     stored = selectors.stored_group_ids(counter.group_id for counter in counters) if counters else set()
     now = timezone.now()
     chords = [progress(counter, ids[counter.pk], rows, now) for counter in counters]
+    for counter, chord in zip(counters, chords, strict=True):
+        firing(chord, counter, now)
     for chord in chords:
         chord.group_stored = chord.group_id in stored
     return chords, more
+
+
+def firing(chord, counter, now):
+    """Mark ``chord`` firing when its counter is: since when, and whether the sweeper should send its body."""
+    if counter.fired_at is None:
+        return
+    chord.firing_since = counter.fired_at
+    chord.firing_stuck = now - counter.fired_at > timedelta(seconds=chord_firing_timeout())
+    if chord.firing_stuck:
+        chord.stuck = _(
+            "The header completed %(age)s ago, but its body was never confirmed sent (its worker was lost?): "
+            "the sweeper sends it again."
+        ) % {"age": coarse_age(now - counter.fired_at)}
+    else:
+        chord.stuck = ""
 
 
 def progress(counter, task_ids, rows, now):

@@ -32,6 +32,7 @@ class AuditEntry(models.Model):
         IGNORE = "ignore", _("Ignore")
         REOPEN = "reopen", _("Reopen")
         REDRIVE = "redrive", _("Retry a failure group")
+        SWEEP_CHORDS = "sweep_chords", _("Re-send stuck chord bodies")
 
     class Outcome(models.TextChoices):
         DONE = "done", _("Done")

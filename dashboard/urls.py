@@ -28,6 +28,7 @@ urlpatterns = [
     path("groups/", groups.GroupListView.as_view(), name="groups"),
     path("groups/<path:group_id>/", groups.GroupDetailView.as_view(), name="group"),
     path("chords/", chords.ChordListView.as_view(), name="chords"),
+    path("chords/sweep/", chords.ChordSweepView.as_view(), name="chord-sweep"),
     path("actions/delete-expired/", actions.DeleteExpiredView.as_view(), name="delete-expired"),
     path("actions/<slug:action>/", actions.TaskActionView.as_view(), name="action"),
     path("redrives/<int:pk>/", redrives.RedriveProgressView.as_view(), name="redrive"),

@@ -24,3 +24,5 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The insights' figures, counted by the demo's own workers (``dashboard.tasks``).
 CELERY_BEAT_SCHEDULE["rollup-statistics"] = {"task": "dashboard.rollup_statistics", "schedule": 10.0}
+# Chords whose deciding worker was lost before publishing their body (``results.tasks``).
+CELERY_BEAT_SCHEDULE["sweep-chords"] = {"task": "results.sweep_chords", "schedule": 60.0}

@@ -11,19 +11,28 @@ rendering anything.
 """
 from datetime import timedelta
 
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import condition
 
-from .. import chords, selectors
+from results.conf import chord_firing_timeout
+
+from .. import actions, chords, selectors
 from ..conf import dashboard_setting
 from ..forms import ChordOptionsForm
+from .actions import GatedActionView
 from .base import DashboardView, live_etag
 
 
 def chords_etag(request, *args, **kwargs):
-    """The counters' fingerprint (ages and the stuck flag are shown to the minute, which ``live_etag`` adds)."""
-    return live_etag(request, sorted(selectors.chord_counters_state().items()))
+    """The counters' fingerprint (ages and the stuck flag are shown to the minute, which ``live_etag`` adds).
+
+    What the user may do is in it too: the sweep button comes and goes with ``ALLOW_EDITS``.
+    """
+    may = sorted(actions.allowed_actions(request.user))
+    return live_etag(request, sorted(selectors.chord_counters_state().items()), may)
 
 
 class ChordListView(DashboardView):
@@ -47,8 +56,26 @@ class ChordListView(DashboardView):
             more=more,
             shown=dashboard_setting("CHORDS_SHOWN"),
             stuck_after=chords.coarse_age(timedelta(seconds=dashboard_setting("CHORD_STUCK_AFTER"))),
+            firing_timeout=chords.coarse_age(timedelta(seconds=chord_firing_timeout())),
+            can_sweep=actions.Action.SWEEP_CHORDS in actions.allowed_actions(request.user),
         )
         response = self.render_to_response(context)
         # Stored, but revalidated on every poll: the 304 is what keeps a quiet tab cheap.
         patch_cache_control(response, private=True, no_cache=True)
         return response
+
+
+class ChordSweepView(GatedActionView):
+    """``/dashboard/chords/sweep/`` (POST): send the bodies of the chords stuck firing now, not at the next sweep.
+
+    Gated like every operator action (``ALLOW_EDITS`` and the permission:
+    403 otherwise), CSRF-protected as every POST, and audited.
+    """
+
+    action = actions.Action.SWEEP_CHORDS
+    section = "chords"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        self.report(actions.sweep_chords(request.user))
+        return HttpResponseRedirect(reverse("dashboard:chords"))

@@ -4,9 +4,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.models import AuditEntry
 from results.models import ChordCounter, TaskResult
 from tests import factories
 
@@ -174,3 +176,107 @@ def test_the_refresh_select_shows_the_interval_in_use(client_viewer, db):
     assert re.search(r'<option value="2" selected>', default)  # live by default, not "paused"
     paused = client_viewer.get(URL + "?refresh=0").content.decode()
     assert re.search(r'<option value="0" selected>', paused)
+
+
+# --- chords firing, and the sweep button (issue 16) ---------------------------------
+
+SWEEP = reverse("dashboard:chord-sweep")
+
+
+@pytest.fixture
+def firing_chord(make_chord):
+    """``firing_chord(seconds)``: a chord whose header is complete, firing for ``seconds`` (its worker lost).
+
+    The counter is what the deciding transaction leaves: ``fired_at``, the
+    body's signature and its task id.
+    """
+    from celery import Celery
+
+    from results.backends.database import DatabaseBackend
+
+    encoder = DatabaseBackend(app=Celery("encoder", set_as_current=False))
+
+    def make(seconds):
+        counter, ids = make_chord(["SUCCESS", "SUCCESS"], count=0)
+        body = encoder.app.signature(factories.REGISTERED_TASK, args=(10,), options={"task_id": str(uuid.uuid4())})
+        ChordCounter.objects.filter(pk=counter.pk).update(
+            fired_at=timezone.now() - timedelta(seconds=seconds), body_task_id=body.id,
+            body=encoder.encode_chord_body(body))
+        counter.refresh_from_db()
+        return counter
+
+    return make
+
+
+def test_a_firing_chord_says_so_and_one_stuck_firing_is_flagged(client_viewer, firing_chord, settings):
+    settings.DJANGO_CELERY_RESULTS = {"CHORD_FIRING_TIMEOUT": 120}
+    firing_chord(5)
+    html = client_viewer.get(URL).content.decode()
+    assert "<strong>Firing</strong> since" in html and "the body is being sent" in html and "Stuck" not in html
+    firing_chord(600)
+    html = client_viewer.get(URL).content.decode()
+    assert "was never confirmed sent" in html and html.count("<strong>Stuck:</strong>") == 1
+    assert "its worker was lost?" in html and "2 min" in html  # the timeout, stated
+
+
+def test_the_sweep_button_shows_only_with_edits_and_the_permission(client, operator, viewer, db, settings):
+    client.force_login(operator)
+    assert SWEEP not in client.get(URL).content.decode(), "ALLOW_EDITS is off"
+    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+    html = client.get(URL).content.decode()
+    assert f'action="{SWEEP}"' in html and "csrfmiddlewaretoken" in html
+    client.force_login(viewer)
+    assert SWEEP not in client.get(URL).content.decode(), "no change_taskresult permission"
+
+
+def test_a_sweep_is_refused_without_edits_or_the_permission(client, operator, viewer, firing_chord, app, settings):
+    counter = firing_chord(3600)
+    client.force_login(operator)
+    response = client.post(SWEEP)
+    assert response.status_code == 403 and b"ALLOW_EDITS" in response.content
+    settings.DJANGO_CELERY_RESULTS = {"ALLOW_EDITS": True}
+    client.force_login(viewer)
+    response = client.post(SWEEP)
+    assert response.status_code == 403 and b"results.change_taskresult" in response.content
+    assert app.sent == [] and ChordCounter.objects.get(pk=counter.pk).firing
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_sweep_needs_the_csrf_token_and_never_runs_on_get(operator, firing_chord, app, edits):
+    counter = firing_chord(3600)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    assert client.post(SWEEP).status_code == 403
+    assert client.get(SWEEP).status_code == 405
+    assert app.sent == [] and ChordCounter.objects.filter(pk=counter.pk).exists()
+    token = client.get(URL).context["csrf_token"]
+    assert client.post(SWEEP, {"csrfmiddlewaretoken": str(token)}).status_code == 302
+    assert [task_id for _, _, _, task_id in app.sent] == [counter.body_task_id]
+
+
+def test_a_sweep_sends_the_stuck_body_once_and_is_audited(client_operator, operator, firing_chord, app, edits):
+    stuck, young = firing_chord(3600), firing_chord(5)
+    response = client_operator.post(SWEEP, follow=True)
+    assert response.redirect_chain == [(URL, 302)]
+    assert app.sent == [(factories.REGISTERED_TASK, ([3, 3], 10), {}, stuck.body_task_id)]
+    assert not ChordCounter.objects.filter(pk=stuck.pk).exists()
+    assert ChordCounter.objects.get(pk=young.pk).firing, "its own worker may still send it"
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["Re-send stuck chord bodies: 1 chord body(ies) sent again, 0 already had a result, "
+                        "0 left for a later sweep."]
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.user, entry.outcome, entry.task_count) == ("sweep_chords", operator, "done", 1)
+    audited = entry.tasks.get()
+    assert audited.task_id == stuck.body_task_id and audited.ok and stuck.group_id in audited.detail
+
+    client_operator.post(SWEEP)  # nothing left: said so, and audited too
+    assert len(app.sent) == 1
+    assert "No chord was firing for longer than 300 s" in AuditEntry.objects.first().summary
+
+
+def test_a_sweep_does_not_send_a_body_that_has_a_result(client_operator, firing_chord, make_task, app, edits):
+    stuck = firing_chord(3600)
+    make_task(task_id=stuck.body_task_id)  # it ran: its worker was lost after publishing
+    client_operator.post(SWEEP)
+    assert app.sent == [] and not ChordCounter.objects.filter(pk=stuck.pk).exists()
+    assert "1 already had a result" in AuditEntry.objects.get().summary
