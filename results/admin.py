@@ -252,8 +252,9 @@ class GroupResultAdmin(EditsAllowedAdmin):
 class ChordCounterAdmin(LargeTableAdmin):
     """Chords waiting for their header tasks: shown, never changed (workers own them)."""
 
-    list_display = (id_column(ChordCounter, "group_id"), "count", "sub_task_count")
-    fields = ("group_id", "count", "sub_tasks")
+    list_display = (id_column(ChordCounter, "group_id"), "count", "sub_task_count", "fired_at")
+    # fired_at: the header is complete and the body is being sent (``results.sweeping`` sends it once stuck)
+    fields = ("group_id", "count", "sub_tasks", "fired_at", "body_task_id")
     readonly_fields = fields
     ordering = ("-pk",)
     search_fields = ("group_id",)
