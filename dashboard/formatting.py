@@ -60,15 +60,38 @@ def local_datetime(value):
 
 
 def datetime_cell(value):
-    """A date for a table cell: local time, the exact ISO timestamp on hover.
+    """A date as people read it: how long ago ("3 min ago"), the full date in the page's time zone on hover.
 
-    Built without ``format_html``: a table renders hundreds of these, and
-    ISO dates hold no character that HTML would need escaped.
+    ``data-relative`` lets dashboard.js keep the age current on a page left
+    open. Built without ``format_html``: a table renders hundreds of these,
+    and neither ISO dates nor zone abbreviations hold a character that HTML
+    would need escaped.
     """
     if value is None:
         return NO_DATE
-    iso = value.isoformat()
-    return mark_safe(f'<time datetime="{iso}" title="{iso}">{local_datetime(value)}</time>')
+    local = timezone.localtime(value)
+    absolute = local.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return mark_safe(
+        f'<time datetime="{value.isoformat()}" title="{absolute}" data-relative>{relative_time(value)}</time>'
+    )
+
+
+def relative_time(value, now=None):
+    """How long ago ``value`` was, in the unit that fits: ``just now``, ``42 s ago``, ``3 min ago``, ``5 h ago``,
+    ``12 d ago`` (``in 3 min`` ahead of ``now``). dashboard.js writes the same words as the page stays open."""
+    seconds = ((now or timezone.now()) - value).total_seconds()
+    ahead, seconds = seconds < 0, abs(seconds)
+    if seconds < 10:
+        return "just now"
+    if seconds < 60:
+        amount = f"{int(seconds)} s"
+    elif seconds < 3600:
+        amount = f"{int(seconds // 60)} min"
+    elif seconds < 2 * 86400:
+        amount = f"{int(seconds // 3600)} h"
+    else:
+        amount = f"{int(seconds // 86400)} d"
+    return f"in {amount}" if ahead else f"{amount} ago"
 
 
 def duration(delta):
@@ -118,6 +141,20 @@ def queue_wait(task):
     if task.date_started is None or task.date_created is None:
         return None
     return task.date_started - task.date_created
+
+
+#: Past this many characters a name is likely cut by its column (``.cut``): it gets a copy button.
+LONG_TEXT = 30
+
+
+def cut_text(value):
+    """A name that may not fit its column: cut with an ellipsis by the stylesheet, whole on hover and to copy."""
+    if len(value) <= LONG_TEXT:
+        return format_html('<span class="cut" title="{}">{}</span>', value, value)
+    return format_html(
+        '<span class="cut" title="{}">{}</span> <button type="button" class="copy" data-copy="{}" title="Copy" hidden>'
+        'copy</button>', value, value, value,
+    )
 
 
 def short_id(value):

@@ -216,6 +216,15 @@ class TaskTable(FastRowsMixin, tables.Table):
     def render_status(self, value):
         return formatting.status_badge(value)
 
+    def render_task_name(self, value):
+        return formatting.cut_text(value)
+
+    def render_worker(self, value):
+        return formatting.cut_text(value)
+
+    def render_periodic_task_name(self, value):
+        return formatting.cut_text(value)
+
     def render_runtime(self, record):
         return formatting.duration(formatting.runtime(record))
 

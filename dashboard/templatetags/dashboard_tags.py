@@ -2,7 +2,7 @@
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from .. import chips, formatting, querystrings
+from .. import chips, formatting, querystrings, timezones
 from ..conf import dashboard_setting
 from ..statistics import histogram
 
@@ -86,3 +86,10 @@ def filter_chips(context, form):
     """The list's active filters as chips (``dashboard.chips``), each removing itself; nothing when none is set."""
     request = context["request"]
     return {"chips": chips.filter_chips(form, request.GET), "path": request.path}
+
+
+@register.inclusion_tag("dashboard/partials/time_zone_switch.html", takes_context=True)
+def time_zone_switch(context):
+    """The header's choice of time zone: the server's, or the one this browser chose (``dashboard.timezones``)."""
+    chosen = timezones.chosen_zone(context["request"]) if "request" in context else None
+    return {"server_zone": timezones.server_zone_name(), "chosen_zone": str(chosen) if chosen else ""}

@@ -5,6 +5,7 @@ import time
 
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect, push_url
@@ -19,7 +20,8 @@ def live_etag(request, *state) -> str:
 
     The page asked for, whether it is a fragment (and which), the user, and
     the minute: live pages show ages to the minute, so even unchanged
-    figures are sent again once a minute.
+    figures are sent again once a minute; and the time zone the dates are
+    written in (``dashboard.timezones``).
     """
     parts = (
         state,
@@ -28,6 +30,7 @@ def live_etag(request, *state) -> str:
         request.headers.get("HX-Target", ""),
         request.user.pk,
         int(time.time() // 60),
+        timezone.get_current_timezone_name(),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from demo.seed import dates_as_given, group_result, seed_tasks
 from results.models import GroupResult, TaskResult
 from tests.e2e import celery_app
+from tests.factories import audit_entry, chord_counter
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -206,3 +207,29 @@ def app(db_worker):
     yield celery_app.app
     previous_current.set_current()
     _state.set_default_app(previous_default)
+
+
+@pytest.fixture
+def every_page(seeded, live_server):
+    """The dashboard's pages, each with content: lists, details, insights, a chord, an audit entry."""
+    failed = TaskResult.objects.filter(status=states.FAILURE).order_by("-date_done").first()
+    group = GroupResult.objects.first()
+    chord_counter(header=TaskResult.objects.values_list("task_id", flat=True)[:3])
+    entry = audit_entry(tasks=[{"task_id": failed.task_id, "new_task_id": "new-1"}])
+    return [
+        reverse("dashboard:overview"),
+        reverse("dashboard:tasks"),
+        reverse("dashboard:tasks") + "?status=FAILURE&status=SUCCESS&status=RETRY&status=STARTED",
+        reverse("dashboard:task", args=[failed.task_id]),
+        reverse("dashboard:task", args=["no-such-task"]),
+        reverse("dashboard:failures") + "?window=7d",
+        reverse("dashboard:task-names"),
+        reverse("dashboard:task-name", args=[failed.task_name]),
+        reverse("dashboard:workers"),
+        reverse("dashboard:periodic"),
+        reverse("dashboard:groups"),
+        reverse("dashboard:group", args=[group.group_id]),
+        reverse("dashboard:chords"),
+        reverse("dashboard:audit"),
+        reverse("dashboard:audit-entry", args=[entry.pk]),
+    ]

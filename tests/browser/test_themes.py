@@ -8,44 +8,14 @@ the other system setting (so a pinned theme is seen to win).
 import re
 
 import pytest
-from celery import states
 from django.urls import reverse
 from playwright.sync_api import expect
-
-from results.models import GroupResult, TaskResult
-from tests.factories import audit_entry, chord_counter
 
 from .contrast import low_contrast
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 DARK_CANVAS = re.compile(r"rgb\((\d{1,2}), (\d{1,2}), (\d{1,2})\)")  # every channel below 100
-
-
-@pytest.fixture
-def every_page(seeded, live_server):
-    """The dashboard's pages, each with content: lists, details, insights, a chord, an audit entry."""
-    failed = TaskResult.objects.filter(status=states.FAILURE).order_by("-date_done").first()
-    group = GroupResult.objects.first()
-    chord_counter(header=TaskResult.objects.values_list("task_id", flat=True)[:3])
-    entry = audit_entry(tasks=[{"task_id": failed.task_id, "new_task_id": "new-1"}])
-    return [
-        reverse("dashboard:overview"),
-        reverse("dashboard:tasks"),
-        reverse("dashboard:tasks") + "?status=FAILURE&status=SUCCESS&status=RETRY&status=STARTED",
-        reverse("dashboard:task", args=[failed.task_id]),
-        reverse("dashboard:task", args=["no-such-task"]),
-        reverse("dashboard:failures") + "?window=7d",
-        reverse("dashboard:task-names"),
-        reverse("dashboard:task-name", args=[failed.task_name]),
-        reverse("dashboard:workers"),
-        reverse("dashboard:periodic"),
-        reverse("dashboard:groups"),
-        reverse("dashboard:group", args=[group.group_id]),
-        reverse("dashboard:chords"),
-        reverse("dashboard:audit"),
-        reverse("dashboard:audit-entry", args=[entry.pk]),
-    ]
 
 
 def choose_theme(page, theme):

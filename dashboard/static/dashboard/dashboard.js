@@ -2,6 +2,8 @@
  * - copy buttons (hidden until this script shows them);
  * - the live refresh interval is remembered per list in localStorage;
  * - the theme switch (light, dark, or the system's; theme.js applies it);
+ * - the time zone switch (the server's or this browser's; dashboard.timezones)
+ *   and ages ("3 min ago", dashboard.formatting.relative_time) kept current;
  * - keyboard shortcuts, listed in the dialog "?" opens (dashboard/base.html).
  * Polling itself is htmx's (hx-trigger="every Ns" on an element marked
  * data-poll-while-visible), paused here while the tab is hidden: htmx's own
@@ -98,6 +100,67 @@
     if (event.target.matches("select[data-theme-switch]")) setTheme(event.target.value);
   });
 
+  // --- time zone and ages ---------------------------------------------------
+  var ZONE_COOKIE = "dashboard_time_zone";
+
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { return ""; }
+  }
+
+  function showTimeZoneSwitch(root) {
+    within(root, "select[data-time-zone-switch]").forEach(function (select) {
+      var zone = browserZone();
+      var listed = Array.prototype.some.call(select.options, function (option) { return option.value === zone; });
+      if (zone && !listed && zone !== select.dataset.serverZone) {
+        select.add(new Option("this browser · " + zone, zone));
+      } else if (zone && listed && select.value === zone) {
+        select.selectedOptions[0].textContent = "this browser · " + zone;
+      }
+      select.closest(".zone-switch").hidden = false;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("select[data-time-zone-switch]")) return;
+    var zone = event.target.value;
+    document.cookie = ZONE_COOKIE + "=" + (/^[A-Za-z0-9_+\/-]+$/.test(zone) ? zone + "; max-age=31536000" : "; max-age=0") +
+      "; path=/; samesite=lax";
+    location.reload();
+  });
+
+  // The same words as relative_time() on the server.
+  function age(moment) {
+    var seconds = (Date.now() - moment.getTime()) / 1000, ahead = seconds < 0, amount;
+    seconds = Math.abs(seconds);
+    if (seconds < 10) return "just now";
+    if (seconds < 60) amount = Math.floor(seconds) + " s";
+    else if (seconds < 3600) amount = Math.floor(seconds / 60) + " min";
+    else if (seconds < 2 * 86400) amount = Math.floor(seconds / 3600) + " h";
+    else amount = Math.floor(seconds / 86400) + " d";
+    return ahead ? "in " + amount : amount + " ago";
+  }
+
+  function refreshAges(root) {
+    within(root, "time[data-relative]").forEach(function (element) {
+      var moment = new Date(element.getAttribute("datetime"));
+      if (!isNaN(moment)) element.textContent = age(moment);
+    });
+  }
+  setInterval(function () { refreshAges(document.body); }, 15000);
+
+  // --- narrow screens ----------------------------------------------------------
+  // The filter form takes a phone's whole screen: there it starts folded
+  // under its summary, and unfolds again when the window grows.
+  var narrow = window.matchMedia("(max-width: 40rem)");
+
+  function foldFilters(root) {
+    if (narrow.matches) within(root, "details.filter-panel[open]").forEach(function (panel) { panel.open = false; });
+  }
+
+  narrow.addEventListener("change", function () {
+    if (!narrow.matches) document.querySelectorAll("details.filter-panel").forEach(function (panel) { panel.open = true; });
+  });
+
   // --- keyboard shortcuts ----------------------------------------------------
   // Single keys, never with Ctrl, Alt or Meta (the browser's own), and never
   // while the focus is in a field: there the key is the user's typing.
@@ -120,6 +183,8 @@
     var field = document.querySelector(".page input[type=search]") ||
       document.querySelector(".page form.filters input:not([type=hidden]), .page form.filters select");
     if (!field) return false;
+    var panel = field.closest("details");
+    if (panel) panel.open = true;  // folded on a narrow screen
     field.focus();
     if (field.select) field.select();
     return true;
@@ -201,6 +266,9 @@
     showCopyButtons(root);
     applyRememberedRefresh(root);
     showThemeSwitch(root);
+    showTimeZoneSwitch(root);
+    refreshAges(root);
+    foldFilters(root);
     showShortcutsButton(root);
   });
 })();
