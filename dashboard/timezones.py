@@ -8,7 +8,7 @@ date the pages write, and every date a filter form reads, is in it. A
 cookie naming no zone this server knows is ignored.
 
 A project mounting the dashboard adds the middleware to ``MIDDLEWARE``
-(after ``SessionMiddleware`` is fine; it needs nothing else).
+(anywhere: it needs nothing else); without it the switch is not shown.
 """
 import zoneinfo
 from functools import lru_cache
@@ -53,3 +53,8 @@ class TimeZoneMiddleware:
 
 def server_zone_name() -> str:
     return settings.TIME_ZONE
+
+
+def switch_enabled() -> bool:
+    """Whether a choice of zone would take effect: only where the project runs the middleware."""
+    return f"{__name__}.{TimeZoneMiddleware.__name__}" in settings.MIDDLEWARE

@@ -91,5 +91,7 @@ def filter_chips(context, form):
 @register.inclusion_tag("dashboard/partials/time_zone_switch.html", takes_context=True)
 def time_zone_switch(context):
     """The header's choice of time zone: the server's, or the one this browser chose (``dashboard.timezones``)."""
+    if not timezones.switch_enabled():
+        return {"enabled": False}
     chosen = timezones.chosen_zone(context["request"]) if "request" in context else None
-    return {"server_zone": timezones.server_zone_name(), "chosen_zone": str(chosen) if chosen else ""}
+    return {"enabled": True, "server_zone": timezones.server_zone_name(), "chosen_zone": str(chosen) if chosen else ""}

@@ -67,3 +67,11 @@ def test_the_live_pages_etag_differs_by_zone(admin_client):
     admin_client.cookies[COOKIE] = "Asia/Tokyo"
     tokyo = admin_client.get(overview, headers={"If-None-Match": server})
     assert tokyo.status_code == 200 and tokyo["ETag"] != server
+
+
+@pytest.mark.django_db
+def test_without_the_middleware_no_switch_is_offered(admin_client, settings):
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if not name.endswith("TimeZoneMiddleware")]
+    assert "Times in" not in admin_client.get(reverse("dashboard:tasks")).content.decode()
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "dashboard.timezones.TimeZoneMiddleware"]
+    assert "Times in" in admin_client.get(reverse("dashboard:tasks")).content.decode()
