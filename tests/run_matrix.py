@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("VAR_DIR", ROOT / "var"))  # as the settings read it: runs side by side stay apart
 
 CANDIDATES = {
     "sqlite": f"sqlite:///{VAR / 'test-run.sqlite3'}",
