@@ -3,14 +3,22 @@
 The header tasks wait for a file each; the test releases them one by one,
 so every step of the counter is seen, however fast or slow the machine.
 """
+import json
+import uuid
+from datetime import timedelta
+
 import pytest
 from celery import chord, states
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from dashboard.models import AuditEntry
 from results.models import ChordCounter, TaskResult
+from tests import factories
 
 from ..e2e import tasks
+from ..e2e.test_database_backend import body_runs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
@@ -88,3 +96,23 @@ def test_a_running_chord_links_to_its_group_page_which_follows_it_live(logged_in
     expect(members).to_contain_text("This chord has finished", timeout=LIVE)
     assert result.get(timeout=TIMEOUT) == list(range(HEADER_SIZE))
     assert page.dialogs == []
+
+
+def test_an_operator_sends_a_stuck_chords_body_from_the_page(login, operator, live_server, app, marker_dir):
+    """A chord left firing by a lost worker: the button sends its body to the real worker, which runs it once."""
+    header = [factories.task_result(task_id=str(uuid.uuid4()), result=json.dumps(index)).task_id for index in range(2)]
+    counter = factories.chord_counter(header, count=0)
+    log = f"{marker_dir}/body.log"
+    body = app.signature("tests.e2e.tasks.record_body", args=(log,), options={"task_id": str(uuid.uuid4())})
+    ChordCounter.objects.filter(pk=counter.pk).update(
+        fired_at=timezone.now() - timedelta(hours=1), body_task_id=body.id, body=app.backend.encode_chord_body(body))
+
+    page = login(operator, reverse("dashboard:chords"))
+    row = page.locator("#chord-table tbody tr", has=page.locator(f'a.id[title="{counter.group_id}"]'))
+    expect(row).to_contain_text("was never confirmed sent")
+    page.get_by_role("button", name="Re-send stuck chord bodies").click()
+    expect(page.locator(".messages")).to_contain_text("1 chord body(ies) sent again")
+    expect(page.locator("#chord-table")).to_contain_text("No chord is running.")
+    assert app.AsyncResult(body.id).get(timeout=TIMEOUT) == [0, 1]
+    assert len(body_runs(log)) == 1
+    assert AuditEntry.objects.get().action == "sweep_chords"
