@@ -108,3 +108,26 @@ def test_screenshot_of_the_running_chords(logged_in, live_server, app, marker_di
         # which deadlocks on PostgreSQL with a worker still writing to them.
         for body in bodies:
             body.get(timeout=60, propagate=False)
+
+
+def test_screenshots_in_the_dark_and_on_a_phone(busy_shop, logged_in, live_server, screenshot):
+    page, url = logged_in, live_server.url
+    page.emulate_media(color_scheme="dark")
+    page.goto(url + reverse("dashboard:overview"))
+    expect(page.locator("#insights rect.chart-segment").first).to_be_attached()
+    assert screenshot("overview-dark").stat().st_size > 10_000
+
+    page.goto(url + reverse("dashboard:tasks") + "?status=FAILURE&status=RETRY")
+    expect(page.locator("#result-count")).to_have_text(COUNTED)
+    screenshot("tasks-dark")
+
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url + reverse("dashboard:tasks") + "?status=FAILURE")
+    expect(page.locator("#result-count")).to_have_text(COUNTED)
+    screenshot("phone-tasks")
+
+    failed = TaskResult.objects.filter(status=states.FAILURE).order_by("-date_done", "-id").first()
+    page.goto(url + reverse("dashboard:task", args=[failed.task_id]))
+    expect(page.locator("#traceback .exception")).to_be_visible()
+    screenshot("phone-task-failed")

@@ -1,8 +1,8 @@
 """Every page on a phone-sized screen (390 px) in Chromium: nothing wider than the screen, actions reachable.
 
 A table may be wider than the phone: it scrolls inside its own box, and the
-page does not. Each page is screenshotted (docs/screenshots/phone-*.png with
-``make screenshots``).
+page does not. Each page is screenshotted into the test's temporary folder
+(the README's phone pictures come from test_screenshots.py).
 """
 import re
 
@@ -31,7 +31,7 @@ def assert_fits(page, path):
     assert not wide, f"{path}: sticking out of the screen: {wide}"
 
 
-def test_every_page_fits_a_phone(every_page, login, operator, live_server, screenshot):
+def test_every_page_fits_a_phone(every_page, login, operator, live_server, tmp_path):
     page = login(operator)
     page.set_viewport_size(PHONE)
     for path in every_page:
@@ -39,7 +39,9 @@ def test_every_page_fits_a_phone(every_page, login, operator, live_server, scree
         page.wait_for_load_state("networkidle")
         assert_fits(page, path)
         name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0].strip("/").lower()) or "overview"
-        screenshot(f"phone-{name}{'-filtered' if '?' in path and 'status' in path else ''}")
+        shot = tmp_path / f"phone-{name}{'-filtered' if '?' in path else ''}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 5_000
     page.goto(live_server.url + reverse("dashboard:failures") + "?window=7d")
     page.locator("#insights tbody tr td:first-child a").first.click()
     expect(page).to_have_url(re.compile(r"/dashboard/failures/[0-9a-f]{16}/"))
@@ -47,7 +49,7 @@ def test_every_page_fits_a_phone(every_page, login, operator, live_server, scree
     assert_fits(page, page.url)
 
 
-def test_on_a_phone_the_filters_fold_and_the_table_scrolls_inside_itself(seeded, logged_in, live_server, screenshot):
+def test_on_a_phone_the_filters_fold_and_the_table_scrolls_inside_itself(seeded, logged_in, live_server):
     page = logged_in
     page.set_viewport_size(PHONE)
     page.goto(live_server.url + reverse("dashboard:tasks"))
@@ -62,7 +64,6 @@ def test_on_a_phone_the_filters_fold_and_the_table_scrolls_inside_itself(seeded,
     table.evaluate("box => box.scrollBy(200, 0)")
     assert table.evaluate("box => box.scrollLeft") > 0
     assert page.evaluate("window.scrollX") == 0
-    screenshot("phone-tasks")
 
     page.get_by_text("Filters", exact=True).click()  # folded again
     expect(search).to_be_hidden()
