@@ -211,7 +211,10 @@ def app(db_worker):
 
 @pytest.fixture
 def every_page(seeded, live_server):
-    """The dashboard's pages, each with content: lists, details, insights, a chord, an audit entry."""
+    """The dashboard's pages, each with content: lists, details, insights, a chord, an audit entry, confirmations.
+
+    The last ones are an operator's: open them logged in as ``operator``.
+    """
     failed = TaskResult.objects.filter(status=states.FAILURE).order_by("-date_done").first()
     group = GroupResult.objects.first()
     chord_counter(header=TaskResult.objects.values_list("task_id", flat=True)[:3])
@@ -232,4 +235,7 @@ def every_page(seeded, live_server):
         reverse("dashboard:chords"),
         reverse("dashboard:audit"),
         reverse("dashboard:audit-entry", args=[entry.pk]),
+        # An operator's (edits on, the change permission): the confirmation pages.
+        reverse("dashboard:action", args=["retry"]) + f"?task_id={failed.task_id}",
+        reverse("dashboard:delete-expired"),
     ]

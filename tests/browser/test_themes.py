@@ -35,8 +35,8 @@ def assert_readable(page, path, at_least=20):
     [("dark", None), ("dark", "light"), ("light", "dark")],
     ids=["system-dark", "light-over-dark-system", "dark-over-light-system"],
 )
-def test_every_page_is_readable_in_each_theme(every_page, logged_in, live_server, system, pinned):
-    page = logged_in
+def test_every_page_is_readable_in_each_theme(every_page, login, operator, live_server, system, pinned):
+    page = login(operator)
     page.emulate_media(color_scheme=system)
     if pinned:
         choose_theme(page, pinned)
@@ -53,6 +53,9 @@ def test_every_page_is_readable_in_each_theme(every_page, logged_in, live_server
     expect(page).to_have_url(re.compile(r"/dashboard/failures/[0-9a-f]{16}/"))
     page.wait_for_load_state("networkidle")
     assert_readable(page, page.url)
+    page.get_by_role("link", name="Retry failures…").click()  # the bulk retry's dry run
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_readable(page, page.url, at_least=10)
 
 
 def test_the_log_in_page_is_readable_in_the_dark(seeded, page, live_server):
