@@ -9,6 +9,7 @@ user data.
 from urllib.parse import quote
 
 import django_tables2 as tables
+from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -195,6 +196,17 @@ class ReportTable(tables.Table):
         attrs = {"class": "results-table report-table"}
         order_by = ("-runs",)
         per_page = 100
+
+    def paginate(self, paginator_class=Paginator, per_page=None, page=1, *args, **kwargs):
+        """Pages of at most ``Meta.per_page`` rows; the URL's ``?per_page=`` (``RequestConfig`` passes it on) may
+        ask for fewer.
+
+        Zero or a negative number broke the paginator (a 500), a huge one
+        would render every row at once: either gets ``Meta.per_page``.
+        """
+        most = self._meta.per_page
+        per_page = per_page if isinstance(per_page, int) and 0 < per_page <= most else most
+        return super().paginate(paginator_class, per_page, page, *args, **kwargs)
 
 
 class TaskNameTable(ReportTable):

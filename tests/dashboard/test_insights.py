@@ -7,6 +7,7 @@ from celery import states
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard import report_tables
 from dashboard.statistics import rollup
 from results.models import TaskResult
 
@@ -194,3 +195,15 @@ def test_empty_statistics_render_an_empty_state_on_every_page(client_viewer):
         response = client_viewer.get(reverse(page))
         assert response.status_code == 200
     assert "No task finished in this window." in client_viewer.get(reverse("dashboard:task-names")).content.decode()
+
+
+@pytest.mark.parametrize("per_page", ["-1", "0", str(10**9)])
+@pytest.mark.parametrize("page", ["dashboard:task-names", "dashboard:workers", "dashboard:periodic",
+                                  "dashboard:failures"])
+def test_the_report_tables_show_at_most_their_own_rows_per_page(client_viewer, recent, page, per_page):
+    """``?per_page=`` (which django-tables2's RequestConfig reads) may ask for fewer rows, never for none, fewer than
+    none (a 500 before) or more."""
+    response = client_viewer.get(reverse(page), {"per_page": per_page})
+    assert response.status_code == 200
+    table = response.context["table"]
+    assert isinstance(table, report_tables.ReportTable) and table.paginator.per_page == table._meta.per_page
