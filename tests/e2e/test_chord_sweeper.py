@@ -13,6 +13,7 @@ header stops there, and the test kills it with SIGKILL:
   deletes the counter.
 """
 import os
+import re
 import signal
 import time
 
@@ -45,6 +46,25 @@ def kill_at(pause_dir, point, worker):
     return pid
 
 
+#: What the worker's main process logs once it has dealt with the killed process's task: the
+#: task acknowledged (its SUCCESS was stored), or delivered again and its second return ignored.
+SETTLED = re.compile(rb"signal 9 \(SIGKILL\).*?(succeeded before the worker was lost|is ignored)", re.S)
+
+
+def wait_until_the_killed_task_is_settled(worker, log_offset):
+    """Wait for the main process to acknowledge or redeliver the killed process's header task.
+
+    It notices the loss seconds later; a redelivery that came after the test
+    would write its row into the next test's database.
+    """
+    def settled():
+        with open(worker.log_path, "rb") as log:
+            log.seek(log_offset)
+            return SETTLED.search(log.read())
+
+    wait_for(settled, timeout=TIMEOUT)
+
+
 def sweep():
     """Run the sweeper on the worker, as beat would send it (now: the test does not wait the timeout)."""
     celery_app.chord_fault_app.send_task("results.sweep_chords", kwargs={"older_than": 0})
@@ -56,6 +76,7 @@ def counter_gone():
 
 def test_worker_killed_between_the_deciding_commit_and_the_publish(chord_fault_worker, pause_dir, marker_dir):
     log = f"{marker_dir}/body.log"
+    log_offset = chord_fault_worker.log_path.stat().st_size
     (pause_dir / "arm-before_publish").touch()
     result = chord(tasks.add.s(i, 0) for i in range(6))(tasks.record_body.s(log))
     kill_at(pause_dir, "before_publish", chord_fault_worker)
@@ -72,7 +93,8 @@ def test_worker_killed_between_the_deciding_commit_and_the_publish(chord_fault_w
     assert result.get(timeout=TIMEOUT) == list(range(6))
     wait_for(counter_gone)
     sweep()  # nothing left to send
-    time.sleep(2)
+    wait_until_the_killed_task_is_settled(chord_fault_worker, log_offset)
+    time.sleep(1)
     assert len(body_runs(log)) == 1
     assert TaskResult.objects.filter(task_id=result.id).count() == 1
     assert counter_gone()
@@ -82,6 +104,7 @@ def test_worker_killed_between_the_deciding_commit_and_the_publish(chord_fault_w
 
 def test_worker_killed_after_the_publish_and_before_the_counter_is_deleted(chord_fault_worker, pause_dir, marker_dir):
     log = f"{marker_dir}/body.log"
+    log_offset = chord_fault_worker.log_path.stat().st_size
     (pause_dir / "arm-after_publish").touch()
     result = chord(tasks.add.s(i, 1) for i in range(4))(tasks.record_body.s(log))
     kill_at(pause_dir, "after_publish", chord_fault_worker)
@@ -90,7 +113,8 @@ def test_worker_killed_after_the_publish_and_before_the_counter_is_deleted(chord
 
     sweep()  # the second publish it would be is recognised: the body has a stored result
     wait_for(counter_gone)
-    time.sleep(2)
+    wait_until_the_killed_task_is_settled(chord_fault_worker, log_offset)
+    time.sleep(1)
     assert len(body_runs(log)) == 1
     assert TaskResult.objects.filter(task_id=result.id).count() == 1
     worker_log = chord_fault_worker.log_path.read_text(errors="replace")
