@@ -75,15 +75,15 @@ def test_the_list_shows_stored_html_as_text(logged_in, live_server, hostile_task
     assert_nothing_injected(page)
 
     # Filtering by the hostile worker name (offered in the suggestions) swaps the table.
-    page.get_by_label("Worker").fill(f"{PAYLOAD}@worker")
-    page.get_by_label("Worker").press("Enter")
+    page.get_by_label("Worker", exact=True).fill(f"{PAYLOAD}@worker")
+    page.get_by_label("Worker", exact=True).press("Enter")
     expect(page.locator("#task-results tbody tr")).to_have_count(1)
     expect(table).to_contain_text(f"{PAYLOAD}.name")
     assert_nothing_injected(page)
 
     # The page reloaded from that URL shows the value in the form, as text.
     page.reload()
-    expect(page.get_by_label("Worker")).to_have_value(f"{PAYLOAD}@worker")
+    expect(page.get_by_label("Worker", exact=True)).to_have_value(f"{PAYLOAD}@worker")
     expect(page.locator("#task-results tbody tr")).to_have_count(1)
     assert_nothing_injected(page)
 

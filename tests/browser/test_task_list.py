@@ -69,8 +69,8 @@ def test_filters_swap_the_table_push_the_url_and_back_restores_them(logged_in, l
     assert set(column(page, 3).all_inner_texts()) == {states.FAILURE}
     assert_same_document(page)
 
-    page.get_by_label("Worker").fill(worker)
-    page.get_by_label("Worker").press("Enter")
+    page.get_by_label("Worker", exact=True).fill(worker)
+    page.get_by_label("Worker", exact=True).press("Enter")
     expect(page).to_have_url(re.compile(r"\?status=FAILURE&worker=" + re.escape(worker.replace("@", "%40")) + "$"))
     expect(page.locator(ROWS)).to_have_count(min(failures.filter(worker=worker).count(), PER_PAGE))
     assert set(column(page, 4).all_inner_texts()) == {worker}
@@ -81,7 +81,7 @@ def test_filters_swap_the_table_push_the_url_and_back_restores_them(logged_in, l
     expect(page).to_have_url(live_server.url + reverse("dashboard:tasks") + "?status=FAILURE")
     expect(page.locator(ROWS)).to_have_count(min(failures.count(), PER_PAGE))
     expect(status_box(page, states.FAILURE)).to_be_checked()
-    expect(page.get_by_label("Worker")).to_have_value("")
+    expect(page.get_by_label("Worker", exact=True)).to_have_value("")
 
     page.go_back()
     expect(page).to_have_url(live_server.url + reverse("dashboard:tasks"))
@@ -161,19 +161,19 @@ def test_back_after_a_filter_change_restores_the_list_with_its_enhancements(logg
     """
     page, worker = logged_in, history
     page.goto(live_server.url + reverse("dashboard:tasks"))
-    copy_buttons = page.locator("#task-results button.copy")
+    copy_buttons = page.locator("#task-results td:first-child button.copy")  # the ids'
     expect(copy_buttons.first).to_be_visible()
     mark_window(page)
 
-    page.get_by_label("Worker").fill(worker)
-    page.get_by_label("Worker").press("Enter")
+    page.get_by_label("Worker", exact=True).fill(worker)
+    page.get_by_label("Worker", exact=True).press("Enter")
     expect(page).to_have_url(re.compile(r"\?worker=" + re.escape(worker.replace("@", "%40")) + "$"))
     expect(page.locator(f"{ROWS} td:nth-child(4)").first).to_have_text(worker)
     expect(copy_buttons.first).to_be_visible()
 
     page.go_back()
     expect(page).to_have_url(live_server.url + reverse("dashboard:tasks"))
-    expect(page.get_by_label("Worker")).to_have_value("")
+    expect(page.get_by_label("Worker", exact=True)).to_have_value("")
     expect(page.locator(ROWS)).to_have_count(PER_PAGE)
     expect(copy_buttons).to_have_count(PER_PAGE)
     for button in copy_buttons.all():
