@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django import forms
 from django.http import QueryDict
 
-from .querystrings import shareable
+from .querystrings import field_parameters, shareable
 
 #: Parameters that are not filters: no chip, and dropped from a chip's link (page) or kept (sort, refresh).
 POSITION = ("cursor", "page")
@@ -34,24 +34,14 @@ def filter_chips(form: forms.Form, query: QueryDict) -> list[FilterChip]:
     for name, field in form.fields.items():
         if name in NOT_FILTERS:
             continue
-        for parameter, label in _parameters(name, field):
+        for parameter, part in field_parameters(name, field):
+            label = f"{field.label} {part}" if part else str(field.label)
             for value in kept.getlist(parameter):
                 rest = kept.copy()
                 rest.setlist(parameter, [other for other in kept.getlist(parameter) if other != value])
                 encoded = rest.urlencode()
                 chips.append(FilterChip(label, _shown(field, value), f"?{encoded}" if encoded else ""))
     return chips
-
-
-def _parameters(name: str, field: forms.Field) -> list[tuple[str, str]]:
-    """The query parameters a field reads, each with its chip's label (a range's ends: "Done after", "Done before")."""
-    widget = field.widget
-    suffixes = getattr(widget, "suffixes", None)
-    if suffixes:
-        labels = getattr(widget, "labels", suffixes)
-        ends = zip(suffixes, labels, strict=True)
-        return [(widget.suffixed(name, suffix), f"{field.label} {label}") for suffix, label in ends]
-    return [(name, str(field.label))]
 
 
 def _shown(field: forms.Field, value: str) -> str:

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import quote_plus
 
+from django import forms
+from django.forms.widgets import MultiWidget
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +27,23 @@ def shareable(querydict: QueryDict, drop: Iterable[str] = ()) -> QueryDict:
         if key not in drop and values:
             kept.setlist(key, values)
     return kept
+
+
+def field_parameters(name: str, field: forms.Field) -> list[tuple[str, str]]:
+    """The query parameters a form field reads, each with what names its part ('' when the field reads one).
+
+    django-filter's range widgets read ``<name>_<suffix>`` (``date_done_after``,
+    with its label "after" where the widget has ``labels``); Django's other
+    multi-widgets read ``<name><widgets_name>``.
+    """
+    widget = field.widget
+    suffixes = getattr(widget, "suffixes", None)
+    if suffixes:
+        labels = getattr(widget, "labels", suffixes)
+        return [(widget.suffixed(name, suffix), str(label)) for suffix, label in zip(suffixes, labels, strict=True)]
+    if isinstance(widget, MultiWidget):
+        return [(name + suffix, suffix.strip("_")) for suffix in widget.widgets_names]
+    return [(name, "")]
 
 
 def canonical_query(querydict: QueryDict, drop: Iterable[str] = ()) -> str:

@@ -14,7 +14,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.forms.widgets import MultiWidget
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,7 +23,7 @@ from results.models import GroupResult, TaskResult
 from .filters import GroupFilter, TaskFilter
 from .forms import FailureOptionsForm
 from .models import SavedView
-from .querystrings import canonical_query
+from .querystrings import canonical_query, field_parameters
 from .report_tables import FailureGroupTable
 from .tables import GroupTable, TaskTable
 
@@ -75,16 +74,7 @@ def current_query(list_key: str, querydict: QueryDict) -> str:
 
 def _parameter_names(form: forms.Form) -> set[str]:
     """The query parameters ``form`` reads: a field's name, or its widget's names (``date_done_after``...)."""
-    names = set()
-    for name, field in form.fields.items():
-        widget = field.widget
-        if hasattr(widget, "suffixes"):  # django-filter's range widgets
-            names.update(widget.suffixed(name, suffix) for suffix in widget.suffixes)
-        elif isinstance(widget, MultiWidget):
-            names.update(name + suffix for suffix in widget.widgets_names)
-        else:
-            names.add(name)
-    return names
+    return {parameter for name, field in form.fields.items() for parameter, _part in field_parameters(name, field)}
 
 
 def _check_sort(saved_list: SavedList, sort: list[str]) -> None:
