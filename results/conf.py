@@ -10,6 +10,7 @@ DEFAULT_GROUP_RESULTS_LIMIT = 1_000
 DEFAULT_OUTAGE_TIMEOUT = 60
 DEFAULT_ID_BATCH_SIZE = 500
 DEFAULT_CHORD_FIRING_TIMEOUT = 300
+DEFAULT_SLOW_WRITE_SECONDS = 1.0
 
 
 def task_id_max_length():
@@ -63,4 +64,17 @@ def chord_firing_timeout():
     sweeper (``results.sweeping``) then publishes the body again.
     """
     value = getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("CHORD_FIRING_TIMEOUT", DEFAULT_CHORD_FIRING_TIMEOUT)
+    return max(float(value), 0.0)
+
+
+def slow_write_seconds():
+    """``DJANGO_CELERY_RESULTS['SLOW_WRITE_SECONDS']``: a worker's write that takes longer is logged (1 s).
+
+    A result write is milliseconds; one that takes longer waited, for a
+    lock (SQLite's busy timeout: another process was writing), a server
+    restarting, or its own retries through an outage. The warning says how
+    long, so that contention shows in the workers' logs before it becomes
+    an error. 0 turns it off.
+    """
+    value = getattr(settings, "DJANGO_CELERY_RESULTS", {}).get("SLOW_WRITE_SECONDS", DEFAULT_SLOW_WRITE_SECONDS)
     return max(float(value), 0.0)

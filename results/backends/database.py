@@ -39,6 +39,7 @@ from .outage import (
     in_callers_transaction,
     is_outage,
     retry_through_outage,
+    timed_write,
 )
 
 logger = get_logger(__name__)
@@ -117,7 +118,8 @@ class DatabaseBackend(BaseDictBackend):
         is rejected back to the queue (``acks_late``): the task runs again
         instead of its result being lost.
         """
-        with requeue_in_worker(request, f"the {state} result of task {task_id}"):
+        what = f"the {state} result of task {task_id}"
+        with requeue_in_worker(request, what), timed_write(what):
             self._write_result(task_id, result, state, traceback, request, using)
         return result
 
@@ -360,7 +362,8 @@ class DatabaseBackend(BaseDictBackend):
         """
         if not request.group or not request.id:
             return
-        with requeue_in_worker(request, f"the return of task {request.id} to chord {request.group}"):
+        what = f"the return of task {request.id} to chord {request.group}"
+        with requeue_in_worker(request, what), timed_write(what):
             due = self._count_chord_part(request.group, request.id, request.chord)
         if due is not None:
             counter, callback, missing = due

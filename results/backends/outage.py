@@ -19,8 +19,8 @@ a bug, and is raised at once. Nothing is retried inside a transaction the
 caller holds: it died with its connection, and only the caller can redo it.
 """
 import time
-from collections.abc import Callable, Iterable
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from functools import wraps
 from typing import TypeVar
 
@@ -28,7 +28,7 @@ from celery.utils.log import get_logger
 from celery.utils.time import get_exponential_backoff_interval
 from django.db import Error, InterfaceError, OperationalError, connections
 
-from ..conf import outage_timeout
+from ..conf import outage_timeout, slow_write_seconds
 
 logger = get_logger(__name__)
 
@@ -124,3 +124,25 @@ def retry_through_outage(operation: Callable[..., T]) -> Callable[..., T]:
 def backoff_seconds(base_ms: int, attempt: int, max_ms: int) -> float:
     """Celery's exponential backoff with full jitter, in seconds."""
     return get_exponential_backoff_interval(base_ms, attempt, max_ms, True) / 1000
+
+
+#: The text of ``timed_write``'s warning, up to the figures: what a log reader (``bench/soak.py``) looks for.
+SLOW_WRITE_MESSAGE = "Slow result write"
+
+
+@contextmanager
+def timed_write(what: str) -> Iterator[None]:
+    """Warn when the write inside took longer than ``SLOW_WRITE_SECONDS``: it waited for the database.
+
+    The time covers the whole write, retries through an outage included:
+    how long the worker was held up before its result was stored. Two
+    clock reads per write; nothing is logged for a write that was quick.
+    """
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took = time.monotonic() - started
+        threshold = slow_write_seconds()
+        if threshold and took >= threshold:
+            logger.warning("%s: %s took %.3f s (waiting for the database).", SLOW_WRITE_MESSAGE, what, took)

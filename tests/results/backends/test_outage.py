@@ -138,6 +138,34 @@ def test_zero_timeout_tries_once(backend, failing_store, outage_timeout):
     assert len(calls) == 1
 
 
+@pytest.fixture
+def slow_write_seconds(settings):
+    def set_threshold(seconds):
+        settings.DJANGO_CELERY_RESULTS = {**settings.DJANGO_CELERY_RESULTS, "SLOW_WRITE_SECONDS": seconds}
+
+    return set_threshold
+
+
+def test_a_write_held_up_by_retries_says_how_long_it_took(backend, failing_store, slow_write_seconds, caplog):
+    slow_write_seconds(0.02)
+    failing_store(LOST, times=3)
+    with caplog.at_level(logging.WARNING, logger="results.backends.outage"):
+        backend.mark_as_done("t1", 5, request=make_request("t1"))
+    [slow] = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Slow result")]
+    took = float(slow.rsplit(" took ", 1)[1].split(" s", 1)[0])
+    assert "the SUCCESS result of task t1" in slow and took >= 0.02
+
+
+def test_a_quick_write_logs_nothing_and_zero_turns_the_warning_off(backend, failing_store, slow_write_seconds, caplog):
+    with caplog.at_level(logging.WARNING, logger="results.backends.outage"):
+        backend.mark_as_done("t1", 5, request=make_request("t1"))
+        slow_write_seconds(0)
+        failing_store(LOST, times=3)
+        backend.mark_as_done("t2", 5, request=make_request("t2"))
+    assert "Slow result write" not in caplog.text
+    assert caplog.text.count("Database unavailable") == 3
+
+
 def test_a_query_error_is_raised_at_once(backend, failing_store):
     error = db_error(OperationalError, sqlite3.OperationalError("no such table: results_taskresult"))
     calls = failing_store(error, times=10**6)
@@ -205,6 +233,17 @@ class TestSQLiteLockedLongerThanTheBusyTimeout:
         backend.mark_as_done("t1", 5, request=make_request("t1"))
         holder.join()
         assert TaskResult.objects.get(task_id="t1").status == states.SUCCESS
+
+    def test_a_write_that_waited_for_the_lock_says_how_long(self, backend, slow_write_seconds, caplog):
+        """The busy timeout's wait happens inside SQLite; the warning is how a worker's log shows it."""
+        slow_write_seconds(0.2)
+        holder = self.hold_write_lock(0.5)
+        with caplog.at_level(logging.WARNING, logger="results.backends.outage"):
+            backend.mark_as_done("t1", 5, request=make_request("t1"))
+        holder.join()
+        assert "Database unavailable" not in caplog.text  # it waited; it did not fail
+        [slow] = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Slow result")]
+        assert float(slow.rsplit(" took ", 1)[1].split(" s", 1)[0]) >= 0.3
 
     def test_a_lock_held_past_the_outage_timeout_requeues(self, backend, short_busy_timeout, outage_timeout):
         outage_timeout(0.5)
