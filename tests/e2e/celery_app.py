@@ -59,6 +59,13 @@ cache_app.conf.result_expires = 600
 #: run and stored its result, and one a lost worker held goes back to the queue.
 acks_late_app = make_app("e2e_acks_late", DATABASE_BACKEND)
 acks_late_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)
+#: The soak's (``tests.e2e.soak``, ``bench/soak.py``): ``acks_late`` as ``acks_late_app``, on apps of their
+#: own, so that pointing one at the soak's broker and queue never redirects another test's app (Celery
+#: reads the default queue once); the embedded soak's is on the filesystem transport.
+soak_app = make_app("e2e_soak", DATABASE_BACKEND)
+soak_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)
+soak_filesystem_app = make_app("e2e_soak_filesystem", DATABASE_BACKEND)
+soak_filesystem_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)
 #: Results in the database, pickled (messages stay JSON: a worker running
 #: as root refuses to accept pickled messages).
 pickle_app = make_app("e2e_pickle", DATABASE_BACKEND)

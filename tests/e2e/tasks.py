@@ -51,6 +51,20 @@ def record_body(values, log_path):
     return values
 
 
+@shared_task(bind=True)
+def record_body_delivery(self, values, log_path):
+    """A chord body that appends each run to ``log_path`` with its task id and whether the broker redelivered it.
+
+    A run that is no redelivery is a publish of the body: the soak counts
+    those per chord (the backend's at-least-once sends), apart from the
+    broker handing an unacknowledged message out again (``acks_late``).
+    """
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    with open(log_path, "a") as log:
+        log.write(json.dumps({"id": self.request.id, "redelivered": redelivered, "parts": len(values)}) + "\n")
+    return len(values)
+
+
 @shared_task
 def total(values):
     return sum(values)
