@@ -64,7 +64,7 @@ def test_demo_settings_add_the_demo_app_and_its_beat_schedule(tmp_path):
     production, demo = run(tmp_path, LOADED, PRODUCTION), run(tmp_path, LOADED, DEMO)
     assert demo["apps"] == production["apps"] + ["demo"]
     assert demo["commands"] == ["demo", "rundemo"]
-    assert demo["beat_schedule"] == ["cleanup-sessions", "rollup-statistics", "sync-inventory"]
+    assert demo["beat_schedule"] == ["cleanup-sessions", "rollup-statistics", "sweep-chords", "sync-inventory"]
     assert DEMO_TASK in demo["tasks"]
     assert run(tmp_path, DIFFERENCES, PRODUCTION) == ["CELERY_BEAT_SCHEDULE", "INSTALLED_APPS"]
 
