@@ -145,6 +145,7 @@ DJANGO_CELERY_RESULTS = {
     "ALLOW_EDITS": env_bool("ALLOW_EDITS", False),
     "OUTAGE_TIMEOUT": float(os.environ.get("RESULTS_OUTAGE_TIMEOUT", 60)),
     "SLOW_WRITE_SECONDS": float(os.environ.get("RESULTS_SLOW_WRITE_SECONDS", 1)),
+    "CHORD_FIRING_TIMEOUT": float(os.environ.get("RESULTS_CHORD_FIRING_TIMEOUT", 300)),
 }
 
 # --- Celery ----------------------------------------------------------------
