@@ -48,9 +48,20 @@ class ResultsViewerRequiredMixin(UserPassesTestMixin):
     def handle_no_permission(self):
         request = self.request
         if not request.user.is_authenticated and getattr(request, "htmx", False):
-            login = redirect_to_login(request.htmx.current_url_abs_path or request.get_full_path())
-            return HttpResponseClientRedirect(login.url)
+            return HttpResponseClientRedirect(redirect_to_login(self.page_of_htmx_request()).url)
         return super().handle_no_permission()
+
+    def page_of_htmx_request(self) -> str:
+        """The page (path and query) the htmx request came from, when it is on this site; else the path asked.
+
+        ``HX-Current-URL`` is a header anyone may write: one that is no URL
+        (``http://[::1``) makes django-htmx's ``current_url_abs_path`` raise.
+        """
+        try:
+            page = self.request.htmx.current_url_abs_path
+        except ValueError:
+            page = None
+        return page or self.request.get_full_path()
 
 
 class DashboardView(ResultsViewerRequiredMixin, TemplateView):

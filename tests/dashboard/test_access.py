@@ -1,5 +1,6 @@
 """Who may see the dashboard: logged-in users with ``results.view_taskresult``."""
 import pytest
+from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 
 PAGES = [
@@ -56,6 +57,22 @@ def test_an_expired_session_during_an_htmx_request_redirects_the_whole_page(clie
     response = client.get(reverse("dashboard:tasks"), headers={"HX-Request": "true", "HX-Target": "task-results"})
     assert response.status_code == 200
     assert response["HX-Redirect"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("current", ["http://[::1", "http://testserver:99999/x", "http://other.example/dashboard/"])
+def test_an_htmx_request_from_a_page_that_is_not_ours_logs_in_back_to_the_page_asked(client, db, current):
+    """``HX-Current-URL`` is the client's word: one that is not a URL (a 500 before) or not this site's is not used."""
+    url = reverse("dashboard:tasks") + "?status=FAILURE"
+    response = client.get(url, headers={"HX-Request": "true", "HX-Current-URL": current})
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == redirect_to_login(url).url
+
+
+def test_the_page_an_htmx_request_came_from_is_where_the_log_in_leads_back(client, db):
+    current = reverse("dashboard:groups") + "?q=a"
+    response = client.get(reverse("dashboard:tasks"), headers={"HX-Request": "true",
+                                                              "HX-Current-URL": f"http://testserver{current}"})
+    assert response["HX-Redirect"] == redirect_to_login(current).url
 
 
 def test_root_leads_to_the_dashboard(client):
