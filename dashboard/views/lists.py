@@ -11,14 +11,22 @@ any other, down to ``MAX_PAGE``. Bad paging input is reported on the page
 RequestConfig's own pagination is left off (``table_pagination = False``):
 it reads only whole page numbers, and would let ``?per_page=`` ask for any
 number of rows per page.
+
+A list with ``conditional_polls`` answers its live polls (htmx requests
+for the rows' part) with an ETag made of the page's rows as read, and
+``304 Not Modified`` while they are the ones the browser holds: the page's
+one query still runs (it is what tells), the rendering, most of a poll's
+time, is skipped.
 """
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import quote_etag
 from django_filters.views import FilterMixin
 from django_tables2 import SingleTableMixin
 
 from ..conf import dashboard_setting
 from ..pagination import KeysetPaginator, NumberedPaginator
 from ..querystrings import canonical_query
-from .base import DashboardView
+from .base import DashboardView, live_etag
 
 #: The orders that page by cursor, and whether each reads newest first.
 KEYSET_ORDERS = {("-date_done",): True, ("date_done",): False}
@@ -49,6 +57,15 @@ class PagedTableView(SingleTableMixin, DashboardView):
         return self.render_to_response(context, status=self.status(context))
 
 
+def _loaded_values(record) -> tuple:
+    """A row's values as read (the columns the list loaded: deferred ones are not fetched for this)."""
+    if not hasattr(record, "_meta"):
+        return (record,)
+    deferred = record.get_deferred_fields()
+    return tuple(getattr(record, field.attname) for field in record._meta.concrete_fields
+                 if field.attname not in deferred)
+
+
 class FilteredListView(FilterMixin, PagedTableView):
     """A list page: a FilterSet's form, a Table of the matching rows, a pager.
 
@@ -59,8 +76,25 @@ class FilteredListView(FilterMixin, PagedTableView):
     leave history alone).
     """
 
+    #: Live polls of the rows' part answer 304 while the page's rows are unchanged (see the module's docstring).
+    #: Only for tables whose cells show nothing but their rows' own columns.
+    conditional_polls = False
+
     def get_queryset(self):
         raise NotImplementedError
+
+    def etag_parts(self) -> tuple:
+        """What else the rows' part shows that may change between two polls (what the user may do...)."""
+        return ()
+
+    def rows_etag(self, context) -> str:
+        """The page's rows as read, its pager and sort, the subclass's ``etag_parts``, and ``live_etag``'s own."""
+        table = context["table"]
+        page = table.page
+        rows = [_loaded_values(getattr(row, "record", row)) for row in page.object_list]
+        pager = (page.error, page.has_next(), page.has_previous(), getattr(page, "number", None))
+        return quote_etag(live_etag(self.request, rows, pager, [str(alias) for alias in table.order_by or ()],
+                                    *self.etag_parts()))
 
     def get_filterset_kwargs(self, filterset_class):
         # Bound even without parameters: the form validates (an empty query is valid) and shows its values.
@@ -94,4 +128,16 @@ class FilteredListView(FilterMixin, PagedTableView):
             refresh=self.filterset.form.cleaned_data.get("refresh") if valid else None,
             **kwargs,
         )
-        return self.push_shareable_url(self.render_to_response(context, status=self.status(context)))
+        status = self.status(context)
+        etag = None
+        if self.conditional_polls and status == 200 and self.is_partial_request():
+            etag = self.rows_etag(context)
+            not_modified = get_conditional_response(request, etag=etag)
+            if not_modified is not None:
+                not_modified["ETag"] = etag
+                return not_modified
+        response = self.push_shareable_url(self.render_to_response(context, status=status))
+        if etag is not None:
+            response["ETag"] = etag
+            patch_cache_control(response, private=True, no_cache=True)  # the browser asks again, with If-None-Match
+        return response

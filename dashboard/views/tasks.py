@@ -25,9 +25,13 @@ class TaskListView(SavedViewsMenuMixin, FilteredListView):
     partial_target = "task-results"
     filterset_class = TaskFilter
     table_class = TaskTable
+    conditional_polls = True  # a live list whose rows have not changed answers its poll 304
 
     def get_queryset(self):
         return selectors.task_rows()
+
+    def etag_parts(self):
+        return (sorted(actions.allowed_actions(self.request.user)), dashboard_setting("EXPORT_LIMIT"))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(export_limit=dashboard_setting("EXPORT_LIMIT"), **kwargs)

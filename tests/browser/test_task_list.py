@@ -292,3 +292,20 @@ def test_the_live_table_polls_while_its_tab_is_visible_and_not_while_hidden(logg
     page.evaluate("Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'})")
     page.wait_for_timeout(4500)
     assert len(polls) >= 2, polls
+
+
+def test_an_unchanged_live_table_is_revalidated_and_a_changed_row_still_shows(logged_in, live_server, history):
+    """The browser asks again with the ETag it holds and keeps its copy (the server's 304: test_task_list_polls)."""
+    page = logged_in
+    polls = []  # (If-None-Match sent, ETag answered)
+    page.on("response", lambda response: polls.append(
+        (response.request.all_headers().get("if-none-match"), response.all_headers().get("etag")))
+        if response.request.headers.get("hx-trigger") == "task-results" else None)
+    page.goto(live_server.url + reverse("dashboard:tasks") + "?refresh=2")
+    expect(page.locator(ROWS)).to_have_count(PER_PAGE)
+    page.wait_for_timeout(4500)
+    assert any(sent is not None and sent == answered for sent, answered in polls), polls
+    newest = TaskResult.objects.order_by("-date_done", "-id").first()
+    TaskResult.objects.filter(pk=newest.pk).update(status="BENCH-CHANGED")
+    expect(column(page, 3).first).to_have_text("BENCH-CHANGED", timeout=6000)
+    expect(page.locator(ROWS)).to_have_count(PER_PAGE)
