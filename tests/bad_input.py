@@ -281,29 +281,34 @@ class WriteGuard:
             yield self
 
 
-def check_never_a_server_error(client, route: str, case: Case):
-    """Run ``case``'s examples against ``route`` with ``client``: no answer 5xx (nor an exception), nothing written.
+def check_never_a_server_error(clients: dict, route: str, case: Case):
+    """Run ``case``'s examples against ``route``: no answer 5xx (nor an exception), nothing written.
 
-    Each example is checked for statements that would write (``WriteGuard``,
-    cheap, and it names the request); the whole run for changed tables
-    (``Snapshot`` before and after: counts and checksums of every table,
-    whatever wrote them). Built per test (the client and the seeded rows
-    are the test's own), so hypothesis sees no function-scoped fixture; no
-    example database is written (``database=None``): each run draws afresh.
+    ``clients`` (``{who: Client}``) are the users asking; the first one asks
+    at least half of the examples (the others: the log-in redirect, a
+    refusal). Each example is checked for statements that would write
+    (``WriteGuard``, cheap, and it names the request); the whole run for
+    changed tables (``Snapshot`` before and after: counts and checksums of
+    every table, whatever wrote them). Built per test (the clients and the
+    seeded rows are the test's own), so hypothesis sees no function-scoped
+    fixture; no example database is written (``database=None``): each run
+    draws afresh.
     """
     before = Snapshot()
+    first, *others = clients
+    who = st.one_of(st.just(first), st.sampled_from([first, *others]))
 
     @settings(max_examples=case.examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-    @given(requests(route, case))
-    def never_a_server_error(request):
+    @given(request=requests(route, case), who=who)
+    def never_a_server_error(request, who):
         with WriteGuard().installed() as guard:
-            response = client.get(request.url, headers=request.headers)
+            response = clients[who].get(request.url, headers=request.headers)
             if hasattr(response, "streaming_content"):
                 b"".join(response.streaming_content)  # an export fails while it streams, not before
         documented = case.documented_5xx is not None and case.documented_5xx(response)
-        assert response.status_code < 500 or documented, f"{request}: {response.status_code}"
-        assert not guard.writes, f"{request} wrote: {guard.writes}"
+        assert response.status_code < 500 or documented, f"{request} by {who}: {response.status_code}"
+        assert not guard.writes, f"{request} by {who} wrote: {guard.writes}"
 
     never_a_server_error()
     changed = before.changes(Snapshot())

@@ -170,6 +170,14 @@ def operator_client(hostile_settings, operator):
     return client
 
 
+@pytest.fixture
+def clients(operator_client, viewer):
+    """Who asks: the operator most often, a viewer (no operator action), someone not logged in."""
+    as_viewer = Client()
+    as_viewer.force_login(viewer)
+    return {"operator": operator_client, "viewer": as_viewer, "anonymous": Client()}
+
+
 def test_every_get_route_is_covered(operator_client):
     """A route added to the URLconf gets a ``Case`` above, an entry in ``EXCLUDED``, or is POST only (GET: 405)."""
     unknown = {}
@@ -192,6 +200,6 @@ def every_case():
 
 
 @pytest.mark.parametrize("route", every_case())
-def test_never_a_server_error_and_never_a_change(operator_client, operator, route):
+def test_never_a_server_error_and_never_a_change(clients, operator, route):
     seeded = seed(operator)
-    check_never_a_server_error(operator_client, route, cases(seeded)[route])
+    check_never_a_server_error(clients, route, cases(seeded)[route])

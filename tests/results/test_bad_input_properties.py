@@ -85,6 +85,6 @@ def test_every_results_route_is_covered():
 @pytest.mark.parametrize("route", ROUTES)
 def test_never_a_server_error_and_never_a_change(current_celery_app, route):
     seed(current_celery_app())
-    client = Client()
-    client.force_login(factories.user_with())
-    check_never_a_server_error(client, route, case(route))
+    viewer = Client()
+    viewer.force_login(factories.user_with())
+    check_never_a_server_error({"viewer": viewer, "anonymous": Client()}, route, case(route))
