@@ -19,7 +19,8 @@
    threads, each logged in once through ``/accounts/login/``, run three
    phases against the same server with the same background load: a static
    file (WhiteNoise, no database: the machine and the client), ``/healthz``
-   (a Django view, a ``SELECT 1`` and a broker connection), each for
+   (a Django view, a ``SELECT 1`` and a broker connection), the dashboard
+   with one client (each page's time with no queue), each for
    ``--baseline-seconds``, then ``--seconds`` of the dashboard: the task
    list, a filtered list (``status=FAILURE`` and a worker), a task page
    (random real ids), the overview, whole or as htmx polls, with the
@@ -274,6 +275,7 @@ def main():
     base = f"http://127.0.0.1:{port}"
     phases = [{"name": "static", "mix": "static", "seconds": args.baseline_seconds},
               {"name": "healthz", "mix": "healthz", "seconds": args.baseline_seconds},
+              {"name": "dashboard, one client", "mix": "dashboard", "seconds": args.baseline_seconds, "clients": 1},
               {"name": "dashboard", "mix": "dashboard", "seconds": args.seconds}]
     plan = {"base": base, "username": USERNAME, "password": password, "clients": args.clients, "phases": phases,
             "task_ids": task_ids, "workers": workers, "think": args.think, "timeout": args.timeout}
@@ -381,10 +383,16 @@ def report(args, rows, results, folder, sampler):
             spent = ", ".join(f"{name} {seconds / span:.2f}" for name, seconds in by_group.items())
             print(f"  CPU: machine {share:.0%} busy of {os.cpu_count()} CPUs; CPUs used: {spent}")
     dashboard, static, healthz = summaries["dashboard"], summaries["static"], summaries["healthz"]
+    alone = summaries["dashboard, one client"]
     print(f"\nratios (dashboard / baseline): requests/s {dashboard[0] / static[0]:.2f}x the static file's, "
           f"{dashboard[0] / healthz[0]:.2f}x /healthz's; p50 {dashboard[1] / static[1]:.1f}x the static file's, "
           f"{dashboard[1] / healthz[1]:.1f}x /healthz's; p95 {dashboard[2] / static[2]:.1f}x, "
           f"{dashboard[2] / healthz[2]:.1f}x")
+    print(f"{args.clients} clients / one client on the same pages: p50 {dashboard[1] / alone[1]:.1f}x "
+          f"({dashboard[1]:.1f} / {alone[1]:.1f} ms), p95 {dashboard[2] / alone[2]:.1f}x "
+          f"({dashboard[2]:.1f} / {alone[2]:.1f} ms)" + (
+              f"; Little's law, clients / requests/s: {args.clients / dashboard[0] * 1000:.0f} ms a request on"
+              " average in a closed loop" if not args.think else ""))
     phase = results["phases"][-1]
     stored = stored_between(phase["started"], phase["ended"])
     seconds = phase["ended"] - phase["started"]

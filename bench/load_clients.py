@@ -17,11 +17,12 @@ by itself, every request has a timeout.
 
 The dashboard mix is what a browser does on the pages: a whole page, then
 the htmx request its page sends on load (the list's count, a task's "same
-arguments" box), and the live pages' polls (a list's poll swaps its rows,
-count placeholder included, so the count follows it too) (``HX-Request: true`` and the
-target's id, the overview's with ``If-None-Match`` of the ETag it got,
-as the browser's cache sends it). Writes every request's kind, latency and
-status, and the errors with examples, to RESULTS.json.
+arguments" box), and the live pages' polls (``HX-Request: true`` and the
+target's id, with ``If-None-Match`` of the ETag last got, as the browser's
+cache sends it; a list's poll swaps its rows, count placeholder included,
+so the count follows it, 304 or not: the browser hands htmx its copy).
+Writes every request's kind, latency and status, and the errors with
+examples, to RESULTS.json.
 """
 import http.client
 import json
@@ -99,6 +100,14 @@ class Browser:
             return None
         return status, answer_headers, content
 
+    def revalidated(self, kind, path, headers):
+        """``timed``, sending the ETag of the copy held (as the browser's cache does), keeping the new one."""
+        etag = self.etags.get(path)
+        answer = self.timed(kind, path, {**headers, "If-None-Match": etag} if etag else headers)
+        if answer is not None and answer[1].get("ETag"):
+            self.etags[path] = answer[1]["ETag"]
+        return answer
+
     def log_in(self, username, password):
         status, _headers, page = self.request("GET", "/accounts/login/")
         token = CSRF_INPUT.search(page.decode())
@@ -133,7 +142,8 @@ class DashboardMix:
         path = "/dashboard/tasks/" + (f"?{query}" if query else "")
         if self.rng.random() >= 0.5:  # the live list polling itself
             path = "/dashboard/tasks/?" + (f"{query}&" if query else "") + "refresh=5"
-            answer = self.browser.timed(f"{kind} (htmx poll)", path, htmx("task-results", base + path, "task-results"))
+            answer = self.browser.revalidated(f"{kind} (htmx poll)", path,
+                                              htmx("task-results", base + path, "task-results"))
         else:
             answer = self.browser.timed(kind, path)
         if answer is not None:
@@ -156,12 +166,7 @@ class DashboardMix:
                 self.overview_poll = found.group(1).replace("&amp;", "&") if found else "/dashboard/"
             return
         headers = htmx("insights", self.plan["base"] + "/dashboard/", "insights")
-        etag = self.browser.etags.get(self.overview_poll)
-        if etag:
-            headers["If-None-Match"] = etag
-        answer = self.browser.timed("overview (htmx poll)", self.overview_poll, headers)
-        if answer is not None and answer[1].get("ETag"):
-            self.browser.etags[self.overview_poll] = answer[1]["ETag"]
+        self.browser.revalidated("overview (htmx poll)", self.overview_poll, headers)
 
     def step(self):
         choice = self.rng.randrange(4)
@@ -216,7 +221,7 @@ def run_client(number, plan, phases, start_barrier, end_barrier, failures, login
     stylesheet = STYLESHEET.search(login_page or "")
     for phase in phases:
         start_barrier.wait()
-        if login_page is not None:
+        if login_page is not None and number < phase.get("clients", len(phase["samples"])):
             mix = make_mix(phase["mix"], plan, browser, rng, stylesheet.group(1) if stylesheet else "/static/")
             browser.samples, browser.errors = [], []
             while time.monotonic() < phase["deadline"]:
