@@ -6,8 +6,8 @@ after the deciding commit and before the body is published
 deleted (``after_publish``). A test arms a point by creating
 ``arm-<point>`` in the folder ``E2E_CHORD_PAUSE_DIR`` names; the first
 worker process to reach it takes the file (renamed to ``paused-<point>-<pid>``)
-and waits there, for the test to kill it. Unarmed, the backend is the real
-one: nothing waits.
+and waits there, for the test to kill it (or to create ``release-<point>``:
+it goes on). Unarmed, the backend is the real one: nothing waits.
 """
 import os
 import time
@@ -27,7 +27,8 @@ def pause_if_armed(point):
     except FileNotFoundError:
         return  # not armed, or another process took it
     deadline = time.monotonic() + PAUSE_TIMEOUT
-    while time.monotonic() < deadline:
+    release = os.path.join(folder, f"release-{point}")
+    while time.monotonic() < deadline and not os.path.exists(release):
         time.sleep(0.05)
 
 

@@ -74,3 +74,6 @@ pickle_app.conf.update(result_serializer="pickle", result_accept_content=["json"
 #: (``tests.e2e.backends``), ``acks_late``: a test kills the deciding worker there.
 chord_fault_app = make_app("e2e_chord_fault", "tests.e2e.backends:PausingDatabaseBackend")
 chord_fault_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)
+#: The same, for a worker reaching RabbitMQ through a proxy the test partitions (``test_chord_body_publish``).
+chord_partition_app = make_app("e2e_chord_partition", "tests.e2e.backends:PausingDatabaseBackend")
+chord_partition_app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)

@@ -121,6 +121,7 @@ class BrokerProxy:
         self.listener.setblocking(False)
         self.address = self.listener.getsockname()
         self.severed = threading.Event()
+        self.swallowing = threading.Event()
         self.cuts = 0
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.listener, selectors.EVENT_READ, None)
@@ -148,6 +149,11 @@ class BrokerProxy:
     def restore(self):
         """Let connections through again."""
         self.severed.clear()
+        self.swallowing.clear()
+
+    def swallow(self):
+        """Keep every connection open but deliver nothing either way: what is written vanishes, as in a partition."""
+        self.swallowing.set()
 
     def connections(self):
         with self._lock:
@@ -198,7 +204,8 @@ class BrokerProxy:
             try:
                 data = sock.recv(65536)
                 if data:
-                    peer.sendall(data)
+                    if not self.swallowing.is_set():
+                        peer.sendall(data)
                     return
             except OSError:
                 pass
