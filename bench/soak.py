@@ -270,6 +270,9 @@ def print_report(args, report, workers, poller_report):
         print(f"  PROBLEM: {problem}")
     if report.sender_error is not None:
         print(f"  PROBLEM: the sender failed: {report.sender_error!r}")
+    if report.stalled:
+        print(f"  PROBLEM: {report.stalled}")
+        ok = False
     print("OK" if ok else "FAILED")
     return ok
 

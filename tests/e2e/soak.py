@@ -381,10 +381,15 @@ class Report:
     sender_error: Exception | None = None
     verification: Verification | None = None
     failed_samples: int = 0
+    stalled: str | None = None
 
     @property
     def rate(self):
         return self.tasks / self.seconds if self.seconds else 0.0
+
+
+class Stalled(Exception):
+    """Nothing finished for ``stall_timeout`` seconds (or the run outlasted ``timeout``)."""
 
 
 class Soak:
@@ -416,9 +421,12 @@ class Soak:
                 self.report.faults.append(fault)
             sender.join(self.timeout)
             self._wait_for(lambda: progress.ready >= len(sender.sent) and sender.finished_at, sender, progress)
-            finished = time.monotonic()
-            say(f"{finished - started:7.1f} s  {progress.ready:>7,} finished: all of them")
+            say(f"{time.monotonic() - started:7.1f} s  {progress.ready:>7,} finished: all of them")
+        except Stalled as stall:  # verified all the same: the report says what is missing
+            self.report.stalled = str(stall)
+            say(f"{time.monotonic() - started:7.1f} s  {progress.ready:>7,} finished: {stall}")
         finally:
+            finished = time.monotonic()
             sender.cancelled.set()
             sender.join(60)
             progress.stop()
@@ -447,7 +455,7 @@ class Soak:
             if sender.error is not None and not sender.is_alive():
                 raise RuntimeError(f"the sender failed: {sender.error!r}")
             if now_ - last_move > self.stall_timeout or now_ > deadline:
-                raise RuntimeError(f"stalled at {progress.ready:,} finished of {len(sender.sent):,} sent")
+                raise Stalled(f"stalled at {progress.ready:,} finished of {len(sender.sent):,} sent")
             if now_ - last_sweep > 10:
                 last_sweep = now_
                 try:

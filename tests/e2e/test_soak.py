@@ -102,7 +102,7 @@ def test_postgresql_restart_killed_instance_and_cut_broker_lose_nothing(soak_fol
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
 
-    assert report.verification.ok, describe(report)
+    assert report.verification.ok and not report.stalled, describe(report)
     assert report.sender_error is None
     assert [fault.ready_at_start < report.tasks for fault in report.faults] == [True] * 3, "a fault came too late"
     retries = sum(figures.retries for figures in report.logs.values()) + report.client_retries
@@ -132,7 +132,7 @@ def test_sqlite_and_the_filesystem_broker_with_the_dashboard_polled(soak_folder,
                       timeout=TIMEOUT, stall_timeout=90).run()
     stop_file.touch()
     poller.process.wait(timeout=60)
-    assert report.verification.ok, describe(report)
+    assert report.verification.ok and not report.stalled, describe(report)
     worker_log = report.logs[soak_workers[0].name]
     assert worker_log.locked == 0 and worker_log.requeues == 0, describe(report)
     pages = json.loads(poller_file.read_text())
