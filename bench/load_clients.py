@@ -50,6 +50,7 @@ class Browser:
         self.connection = None
         self.cookies = {}
         self.etags = {}
+        self.phase = ""
         self.samples = []  # (kind, latency ms, status)
         self.errors = []  # (kind, path, what)
 
@@ -85,7 +86,8 @@ class Browser:
 
     def timed(self, kind, path, headers=None):
         """GET ``path``, recording its latency and status under ``kind``; the answer, or None on an error."""
-        headers = {**(headers or {}), "X-Bench-Kind": kind}  # the server's access log names the kind too
+        # The server's access log names the phase and the kind too (its own time per kind).
+        headers = {**(headers or {}), "X-Bench-Kind": f"{self.phase}|{kind}"}
         start = time.perf_counter()
         try:
             status, answer_headers, content = self.request("GET", path, headers)
@@ -223,7 +225,7 @@ def run_client(number, plan, phases, start_barrier, end_barrier, failures, login
         start_barrier.wait()
         if login_page is not None and number < phase.get("clients", len(phase["samples"])):
             mix = make_mix(phase["mix"], plan, browser, rng, stylesheet.group(1) if stylesheet else "/static/")
-            browser.samples, browser.errors = [], []
+            browser.samples, browser.errors, browser.phase = [], [], phase["name"]
             while time.monotonic() < phase["deadline"]:
                 mix.step()
                 if plan["think"] > 0:

@@ -23,7 +23,7 @@ def percentile(values, share):
 
 
 def server_times(access_log_text):
-    """kind -> [milliseconds] from gunicorn's access log (requests the clients named)."""
+    """``phase|kind`` -> [milliseconds] from gunicorn's access log (requests the clients named)."""
     times = defaultdict(list)
     for line in access_log_text.splitlines():
         found = ACCESS_LINE.match(line.strip())
@@ -54,9 +54,12 @@ def phase_table(phase, server_by_kind):
     by_kind = defaultdict(list)
     for sample in phase["samples"]:
         by_kind[sample[0]].append(sample)
-    lines = [row(kind, samples, seconds, server_by_kind.get(kind, [])) for kind, samples in sorted(by_kind.items())]
+    def server(kind):
+        return server_by_kind.get(f"{phase['name']}|{kind}", [])
+
+    lines = [row(kind, samples, seconds, server(kind)) for kind, samples in sorted(by_kind.items())]
     if len(by_kind) > 1:
-        every_server = [ms for kind in by_kind for ms in server_by_kind.get(kind, [])]
+        every_server = [ms for kind in by_kind for ms in server(kind)]
         lines.append(row("overall", phase["samples"], seconds, every_server))
     return lines
 
