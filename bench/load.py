@@ -20,7 +20,7 @@
    phases against the same server with the same background load: a static
    file (WhiteNoise, no database: the machine and the client), ``/healthz``
    (a Django view, a ``SELECT 1`` and a broker connection), the dashboard
-   with one client (each page's time with no queue), each for
+   with one client, back to back (each page's time with no queue), each for
    ``--baseline-seconds``, then ``--seconds`` of the dashboard: the task
    list, a filtered list (``status=FAILURE`` and a worker), a task page
    (random real ids), the overview, whole or as htmx polls, with the
@@ -275,7 +275,8 @@ def main():
     base = f"http://127.0.0.1:{port}"
     phases = [{"name": "static", "mix": "static", "seconds": args.baseline_seconds},
               {"name": "healthz", "mix": "healthz", "seconds": args.baseline_seconds},
-              {"name": "dashboard, one client", "mix": "dashboard", "seconds": args.baseline_seconds, "clients": 1},
+              {"name": "dashboard, one client", "mix": "dashboard", "seconds": args.baseline_seconds, "clients": 1,
+               "think": 0},  # back to back: each page's own time, as many samples as the phase allows
               {"name": "dashboard", "mix": "dashboard", "seconds": args.seconds}]
     plan = {"base": base, "username": USERNAME, "password": password, "clients": args.clients, "phases": phases,
             "task_ids": task_ids, "workers": workers, "think": args.think, "timeout": args.timeout}

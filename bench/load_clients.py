@@ -228,8 +228,9 @@ def run_client(number, plan, phases, start_barrier, end_barrier, failures, login
             browser.samples, browser.errors, browser.phase = [], [], phase["name"]
             while time.monotonic() < phase["deadline"]:
                 mix.step()
-                if plan["think"] > 0:
-                    time.sleep(min(rng.expovariate(1 / plan["think"]), max(0.0, phase["deadline"] - time.monotonic())))
+                think = phase.get("think", plan["think"])
+                if think > 0:
+                    time.sleep(min(rng.expovariate(1 / think), max(0.0, phase["deadline"] - time.monotonic())))
             phase["samples"][number], phase["errors"][number] = browser.samples, browser.errors
         end_barrier.wait()
 
