@@ -223,7 +223,6 @@ def run_embedded(args, app, queue, folder, workers, database_url):
             time.sleep(0.2)
         poller.stop(5)
     poller_report = json.loads(poller_file.read_text()) if poller_file.exists() else None
-    report.first_writes = {}
     return report, poller_report
 
 

@@ -382,6 +382,7 @@ class Report:
     verification: Verification | None = None
     failed_samples: int = 0
     stalled: str | None = None
+    first_writes: dict = field(default_factory=dict)  # fault name -> seconds until the instance wrote again
 
     @property
     def rate(self):

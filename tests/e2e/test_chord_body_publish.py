@@ -30,7 +30,8 @@ from .faults import BrokerProxy
 from .soak import WorkerInstance, worker_env
 from .test_database_backend import wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+#: ``once``: the publish path is the broker's, whatever the database (the other passes would only repeat it).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.once]
 
 TIMEOUT = 60
 TASKS = "tests.e2e.tasks"
