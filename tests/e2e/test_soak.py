@@ -98,6 +98,7 @@ def test_postgresql_restart_killed_instance_and_cut_broker_lose_nothing(soak_fol
             report = Soak(app, TASKS, soak_workers, faults, soak_folder / "bodies.log", backlog=600,
                           timeout=TIMEOUT, stall_timeout=90).run()
     finally:
+        stop_all(soak_workers, 3)  # first: a live worker would declare the queue again
         proxy.close()
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
