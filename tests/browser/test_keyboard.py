@@ -14,6 +14,12 @@ def ready(page):
     return page
 
 
+def tasks_page(page, live_server):
+    """The task list, once dashboard.js is ready."""
+    page.goto(live_server.url + reverse("dashboard:tasks"))
+    return ready(page)
+
+
 def focused_row_index(page):
     """Which row of the task table holds the focus (-1: none)."""
     return page.evaluate(
@@ -53,9 +59,7 @@ def test_g_then_a_letter_goes_to_that_section(seeded, logged_in, live_server, ke
 
 
 def test_slash_focuses_search_and_typing_there_fires_no_shortcut(seeded, logged_in, live_server):
-    page = logged_in
-    page.goto(live_server.url + reverse("dashboard:tasks"))
-    ready(page)
+    page = tasks_page(logged_in, live_server)
     search = page.get_by_role("searchbox")
     page.keyboard.press("/")
     expect(search).to_be_focused()
@@ -68,9 +72,7 @@ def test_slash_focuses_search_and_typing_there_fires_no_shortcut(seeded, logged_
 
 
 def test_j_and_k_move_through_the_rows_and_enter_opens_one(seeded, logged_in, live_server):
-    page = logged_in
-    page.goto(live_server.url + reverse("dashboard:tasks"))
-    ready(page)
+    page = tasks_page(logged_in, live_server)
     expect(page.locator("#task-results tbody tr")).to_have_count(25)
     page.keyboard.press("j")
     assert focused_row_index(page) == 0
@@ -89,9 +91,7 @@ def test_j_and_k_move_through_the_rows_and_enter_opens_one(seeded, logged_in, li
 
 
 def test_r_toggles_live_refresh(seeded, logged_in, live_server):
-    page = logged_in
-    page.goto(live_server.url + reverse("dashboard:tasks"))
-    ready(page)
+    page = tasks_page(logged_in, live_server)
     refresh = page.get_by_label("Live refresh")
     page.keyboard.press("r")
     expect(refresh).not_to_have_value("")
@@ -103,9 +103,7 @@ def test_r_toggles_live_refresh(seeded, logged_in, live_server):
 
 
 def test_tab_shows_a_focus_ring_on_everything_it_reaches(seeded, logged_in, live_server):
-    page = logged_in
-    page.goto(live_server.url + reverse("dashboard:tasks"))
-    ready(page)
+    page = tasks_page(logged_in, live_server)
     seen = set()
     for _ in range(40):
         page.keyboard.press("Tab")
