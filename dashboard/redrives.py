@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from results.conf import id_batch_size
+from results.managers import transaction_retry
 from results.models import TaskResult
 from results.utils import batched
 
@@ -200,16 +201,14 @@ def describe(redrive):
     return text
 
 
-def start(user, group, since, until, app=None):
-    """Plan the run (as the dry run did), keep its items and queue its first slice; the ``Redrive``, or None.
+@transaction_retry(max_retries=2)
+def _keep(user, group, since, until, the_plan):
+    """The run and its items, in one transaction; run again whole when the database gives up on it.
 
-    None when there is nothing to send. A broker that cannot be reached
-    leaves the run failed, with its items released.
+    Two runs started at the same moment insert overlapping items: MariaDB may
+    pick one of them as a deadlock victim, which is rolled back entirely, so
+    a second attempt starts from nothing and finds the other's items taken.
     """
-    app = app or current_app._get_current_object()
-    the_plan = plan(group, since, until, app)
-    if not the_plan.to_send:
-        return None
     db = router.db_for_write(Redrive)
     with transaction.atomic(using=db):
         entry = actions.new_entry(user, Action.REDRIVE, outcome=AuditEntry.Outcome.RUNNING)
@@ -230,6 +229,20 @@ def start(user, group, since, until, app=None):
         entry.task_count, entry.summary = redrive.planned, describe(redrive)
         entry.save(update_fields=["task_count", "summary"])
         redrive.save(update_fields=["planned", "refusals"])
+    return redrive
+
+
+def start(user, group, since, until, app=None):
+    """Plan the run (as the dry run did), keep its items and queue its first slice; the ``Redrive``, or None.
+
+    None when there is nothing to send. A broker that cannot be reached
+    leaves the run failed, with its items released.
+    """
+    app = app or current_app._get_current_object()
+    the_plan = plan(group, since, until, app)
+    if not the_plan.to_send:
+        return None
+    redrive = _keep(user, group, since, until, the_plan)
     if not redrive.planned:
         finish(redrive, State.DONE)
         return redrive

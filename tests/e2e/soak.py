@@ -321,10 +321,15 @@ class Verification:
     counters_left: int = 0
 
     @property
+    def consistent(self):
+        """Nothing lost, doubled or stuck: one row per id sent, in the state Celery's own client reports."""
+        return not (self.missing or self.unexpected or self.duplicates or self.client_disagrees
+                    or self.unfinished or self.counters_left or set(self.body_publishes) - {1})
+
+    @property
     def ok(self):
-        return not (self.missing or self.unexpected or self.duplicates or self.wrong_state
-                    or self.client_disagrees or self.unfinished or self.counters_left
-                    or set(self.body_publishes) - {1})
+        """``consistent``, and every task ended as the workload meant it to (``wrong_state`` empty)."""
+        return self.consistent and not self.wrong_state
 
     def problems(self):
         found = []
