@@ -3,21 +3,9 @@
 The broker and the queue come from ``BENCH_BROKER_URL`` and ``BENCH_QUEUE``;
 the database from ``DATABASE_URL`` (the project's settings).
 """
-import os
+from bench.worker_app import bench_app
 
-from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
-
-app = Celery("bench_chords", set_as_current=False)
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.update(
-    result_backend="results.backends:DatabaseBackend",
-    broker_url=os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-    task_default_queue=os.environ.get("BENCH_QUEUE", "bench-chords"),
-    worker_prefetch_multiplier=1,
-    broker_connection_retry_on_startup=True,
-)
+app = bench_app("bench_chords", "bench-chords", prefetch_multiplier=1)
 
 
 @app.task(name="bench.chords.part")

@@ -6,25 +6,13 @@ tasks); the database from ``DATABASE_URL`` (the project's settings, with
 ``CELERY_TASK_TRACK_STARTED`` on: two stores per task, STARTED then the
 outcome, as a production worker writes them).
 """
-import os
-
-from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
+from bench.worker_app import bench_app
 
 #: One task in this many fails (a traceback stored): the failure lists get new rows during the load too.
 FAILURE_EVERY = 10
 
-app = Celery("bench_load", set_as_current=False)
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.update(
-    result_backend="results.backends:DatabaseBackend",
-    broker_url=os.environ.get("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-    task_default_queue=os.environ.get("BENCH_QUEUE", "bench-load"),
-    # Quick tasks: a few in hand per process keep it busy between broker round trips.
-    worker_prefetch_multiplier=8,
-    broker_connection_retry_on_startup=True,
-)
+# Quick tasks: a few in hand per process keep it busy between broker round trips.
+app = bench_app("bench_load", "bench-load", prefetch_multiplier=8)
 
 
 class LoadTaskFailed(Exception):

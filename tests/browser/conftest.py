@@ -135,12 +135,17 @@ def screenshot(page, tmp_path):
     return take
 
 
-@pytest.fixture
-def viewer(transactional_db):
-    """A user who may read results (``results.view_taskresult``), and nothing more."""
-    user = User.objects.create_user("operator", password=PASSWORD)
+def results_reader(username):
+    """A user logging in with ``PASSWORD`` who may read results (``results.view_taskresult``), and nothing more."""
+    user = User.objects.create_user(username, password=PASSWORD)
     user.user_permissions.add(Permission.objects.get(codename="view_taskresult", content_type__app_label="results"))
     return user
+
+
+@pytest.fixture
+def viewer(transactional_db):
+    """A user who may read results, and nothing more."""
+    return results_reader("operator")
 
 
 @pytest.fixture

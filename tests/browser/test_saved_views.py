@@ -3,14 +3,14 @@ import re
 
 import pytest
 from celery import states
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from dashboard.models import SavedView
 from results.models import TaskResult
 
-from .conftest import PASSWORD
+from .conftest import results_reader
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
@@ -38,9 +38,7 @@ def sharer(viewer):
 
 @pytest.fixture
 def teammate(transactional_db):
-    user = User.objects.create_user("teammate", password=PASSWORD)
-    user.user_permissions.add(Permission.objects.get(codename="view_taskresult", content_type__app_label="results"))
-    return user
+    return results_reader("teammate")
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 from collections import Counter
@@ -37,6 +36,7 @@ from django.db.models import Count
 from demo.processes import ProcessGroup
 from results.backends.outage import SLOW_WRITE_MESSAGE
 from results.models import ChordCounter, TaskResult
+from tests.fixtures.workers import worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = "tests.e2e.tasks"
@@ -220,12 +220,7 @@ class WorkerInstance(ProcessGroup):
     """One ``celery worker`` of ``tests.e2e.celery_app:<app_name>`` (prefork), its pool in its process group."""
 
     def __init__(self, name, app_name, queue, concurrency, env, log_path):
-        command = [
-            sys.executable, "-m", "celery", "-A", f"tests.e2e.celery_app:{app_name}", "worker",
-            "--pool", "prefork", "--concurrency", str(concurrency), "--queues", queue,
-            "--hostname", f"{name}@%h", "--loglevel", "INFO",
-            "--without-heartbeat", "--without-mingle", "--without-gossip",
-        ]
+        command = worker_command(app_name, queue, concurrency, hostname=name)
         super().__init__(name, command, log_path=log_path, cwd=ROOT, env=env, signal_group=True)
         self.hostname = f"{name}@{socket.gethostname()}"
 
