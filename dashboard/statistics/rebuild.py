@@ -34,11 +34,12 @@ histogram bin, and the buckets written from the groups:
 The bins are exactly ``histogram.bin_of``'s. A duration is taken in
 integer microseconds, as the database stores dates, so its bin is a
 non-decreasing step function of an integer: ``thresholds()`` finds, with
-``bin_of`` itself, the first microsecond of every bin. The database
-computes the bin with the same formula (``1 + floor(ln(u / 100) /
-ln(1.1))``, whose rounding may differ from Python's right at an edge, by
-one bin at most) and corrects it against the exact first microseconds of
-that bin and the next, read from a small table of them.
+``bin_of`` itself, the first microsecond of every bin. PostgreSQL looks
+the bin up among them (``width_bucket`` over a constant array). Elsewhere
+the database computes the bin with the same formula (``1 + floor(ln(u /
+100) / ln(1.1))``, whose rounding may differ from Python's right at an
+edge, by one bin at most) and corrects it against the exact first
+microseconds of that bin and the next, read from a small table of them.
 
 Other databases fall back to forgetting the figures and running the
 incremental passes.
@@ -128,13 +129,18 @@ def _approximate_bin_sql(vendor, microseconds, edges):
     )
 
 
-def _exact_bin_sql(microseconds, approximate, edges_alias):
-    """The approximate bin corrected against the exact edges of that bin (``lo``, ``hi``)."""
+def _exact_bin_sql(microseconds, approximate, low, high):
+    """The approximate bin corrected against the exact edges of that bin (SQL ``low`` and ``high``)."""
     return (
         f"CASE WHEN {approximate} IS NULL THEN NULL"
-        f" WHEN {microseconds} < {edges_alias}.lo THEN {approximate} - 1"
-        f" WHEN {microseconds} >= {edges_alias}.hi THEN {approximate} + 1 ELSE {approximate} END"
+        f" WHEN {microseconds} < {low} THEN {approximate} - 1"
+        f" WHEN {microseconds} >= {high} THEN {approximate} + 1 ELSE {approximate} END"
     )
+
+
+def _edges_array_sql(edges) -> str:
+    """PostgreSQL: ``edges`` as one constant ``bigint[]``."""
+    return f"'{{{','.join(str(edge) for edge in edges)}}}'::bigint[]"
 
 
 def _bucket_starts_sql(connection, column) -> list[str]:
@@ -315,16 +321,15 @@ class _Builder:
         t = self._types()
         with self.connection.cursor() as cursor:
             self._drop(cursor)
-            cursor.execute(f"CREATE TEMPORARY TABLE {BINS_TABLE} (b {t['int']}, lo {t['big']}, hi {t['big']})")
-            edges = self.edges + [_FAR]
-            rows = [(b, edges[b], edges[b + 1]) for b in range(histogram.LAST_BIN + 1)]
-            cursor.executemany(f"INSERT INTO {BINS_TABLE} (b, lo, hi) VALUES (%s, %s, %s)", rows)
             if self.vendor == "postgresql":
                 # big sorts and hashes in memory; no JIT (compiling costs more than these plain statements)
                 cursor.execute("SET LOCAL work_mem = '256MB'")
                 cursor.execute("SET LOCAL jit = off")
-                cursor.execute(f"ANALYZE {BINS_TABLE}")
-                return
+                return  # the edges are constant arrays (``binned_rows_sql``), the rows table is made by ``load``
+            cursor.execute(f"CREATE TEMPORARY TABLE {BINS_TABLE} (b {t['int']}, lo {t['big']}, hi {t['big']})")
+            edges = self.edges + [_FAR]
+            rows = [(b, edges[b], edges[b + 1]) for b in range(histogram.LAST_BIN + 1)]
+            cursor.executemany(f"INSERT INTO {BINS_TABLE} (b, lo, hi) VALUES (%s, %s, %s)", rows)
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} (m {t['when']}, q {t['when']}, h {t['when']}, d {t['when']},"
                 f" t {t['key']},"
@@ -347,12 +352,16 @@ class _Builder:
         if self.vendor != "postgresql":
             return
         with self.connection.cursor() as cursor:
+            # Scanned, binned and sorted by parallel workers where the server has them: the planner's default
+            # cost of passing each row to the leader (0.1) makes it keep this one statement to itself.
+            cursor.execute("SET LOCAL parallel_tuple_cost = 0.001")
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} AS SELECT r.done, r.t, r.w, r.p, r.status,"
                 f" CAST(r.rb AS smallint) AS rb, CAST(r.wb AS smallint) AS wb"
                 f" FROM ({self.binned_rows_sql(self._source_sql(bounded=False))}) r ORDER BY r.done",
                 self._ready_params(),
             )
+            cursor.execute("RESET parallel_tuple_cost")
             cursor.execute(f"CREATE INDEX {ROWS_TABLE}_done ON {ROWS_TABLE} USING brin (done)")
             cursor.execute(f"ANALYZE {ROWS_TABLE}")
 
@@ -367,13 +376,21 @@ class _Builder:
     def binned_rows_sql(self, source):
         """``source`` (a subquery with durations ``ru`` and ``wu`` in microseconds) with their bins ``rb``, ``wb``.
 
-        Each subquery is fenced (``_fence``): the planner would otherwise
-        inline the durations and approximate bins into every place they are
-        used (a dozen per row), computing them again each time.
+        Elsewhere than PostgreSQL each subquery is fenced (``_fence``): the
+        planner would otherwise inline the durations and approximate bins
+        into every place they are used (a dozen per row), computing them
+        again each time.
         """
+        if self.vendor == "postgresql":
+            # ``width_bucket`` finds the bin among the exact edges by itself: each duration is used once, so the
+            # query is one flat level, unfenced, which parallel workers can run (``load``).
+            edges = _edges_array_sql(self.edges[1:])
+            return f"SELECT s.*, width_bucket(s.ru, {edges}) AS rb, width_bucket(s.wu, {edges}) AS wb FROM ({source}) s"
         fence = _fence(self.vendor)
+        runtime = _exact_bin_sql("x.ru", "x.ra", "br.lo", "br.hi")
+        wait = _exact_bin_sql("x.wu", "x.wa", "bw.lo", "bw.hi")
         return (
-            f"SELECT x.*, {_exact_bin_sql('x.ru', 'x.ra', 'br')} AS rb, {_exact_bin_sql('x.wu', 'x.wa', 'bw')} AS wb"
+            f"SELECT x.*, {runtime} AS rb, {wait} AS wb"
             f" FROM (SELECT s.*, {_approximate_bin_sql(self.vendor, 's.ru', self.edges)} AS ra,"
             f" {_approximate_bin_sql(self.vendor, 's.wu', self.edges)} AS wa FROM ({source}{fence}) s{fence}) x"
             f" LEFT JOIN {BINS_TABLE} br ON br.b = x.ra LEFT JOIN {BINS_TABLE} bw ON bw.b = x.wa"
@@ -613,8 +630,8 @@ class _Builder:
                     f"INSERT INTO {q(Bucket._meta.db_table)} ({columns})"
                     f" SELECT %s, s, '{Dimension.FAILURE}', k, '{states.FAILURE}', COUNT(*), '', ''"
                     f" FROM (SELECT {start} AS s, {digest} AS k FROM {q(Failure._meta.db_table)}"
-                    f" WHERE {done} <= %s) m WHERE s >= %s GROUP BY s, k",
-                    [granularity, adapt(self.cutoff), adapt(self.kept_from[granularity])],
+                    f" WHERE {done} >= %s AND {done} <= %s) m GROUP BY s, k",
+                    [granularity, adapt(self.kept_from[granularity]), adapt(self.cutoff)],
                 )
 
     def remember(self, keep_from: datetime):
