@@ -502,28 +502,38 @@ class _Builder:
     def _grouping_sets_sql(self, granularity, since, until):
         """PostgreSQL: every dimension's and histogram's grouping in one read of the rows, ``GROUPING SETS``.
 
-        The text columns come out in the ``"C"`` collation: the sorts that
-        pack the histograms then compare bytes (and may abbreviate keys),
-        not the database's locale, whose order nothing here needs.
+        Each row goes into one hash table per set: the all-tasks groups are
+        not a set of their own but the sums of the task-name groups (those
+        of rows without a task name included, and left out afterwards),
+        six sets instead of eight. The text columns come out in the ``"C"``
+        collation: the sorts that pack the histograms then compare bytes
+        (and may abbreviate keys), not the database's locale, whose order
+        nothing here needs.
         """
         step = STEPS[granularity]
-        sets = ", ".join(
-            f"(s, {key + ', ' if key else ''}status, {bin_column})"
-            for _dimension, key in self.DIMENSIONS for _kind, bin_column in self.KINDS
-        )
         keyed = [(dimension, key) for dimension, key in self.DIMENSIONS if key]
+        sets = ", ".join(f"(s, {key}, status, {bin_column})" for _dimension, key in keyed
+                         for _kind, bin_column in self.KINDS)
         dimension_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN '{dimension}'" for dimension, key in keyed)
         key_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN {key}" for _dimension, key in keyed)
-        sql = (
-            f"SELECT s, (CASE {dimension_sql} ELSE '{Dimension.ALL}' END) COLLATE \"C\" AS dim,"
-            f" (CASE {key_sql} ELSE '' END) COLLATE \"C\" AS k, status COLLATE \"C\" AS status,"
+        task_name = Dimension.TASK_NAME
+        grouped = (
+            f"SELECT s, (CASE {dimension_sql} END) COLLATE \"C\" AS dim,"
+            f" (CASE {key_sql} END) COLLATE \"C\" AS k, status COLLATE \"C\" AS status,"
             f" (CASE WHEN GROUPING(rb) = 0 THEN 'r' ELSE 'w' END) COLLATE \"C\" AS kind,"
             f" CASE WHEN GROUPING(rb) = 0 THEN rb ELSE wb END AS b, COUNT(*) AS n"
             f" FROM (SELECT date_bin('{step}', done, {EPOCH_SQL}) AS s, t, w, p, status,"
             f" rb, wb FROM {ROWS_TABLE} WHERE done >= %s AND done < %s) r"
             f" GROUP BY GROUPING SETS ({sets})"
             f" HAVING (GROUPING(rb) = 0 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
-            + "".join(f" AND (GROUPING({key}) = 1 OR {key} <> '')" for _dimension, key in keyed)
+            + "".join(f" AND (GROUPING({key}) = 1 OR {key} <> '')" for dimension, key in keyed
+                      if dimension != task_name)
+        )
+        sql = (
+            f"WITH g AS MATERIALIZED ({grouped})"
+            f" SELECT s, dim, k, status, kind, b, n FROM g WHERE dim <> '{task_name}' OR k <> ''"
+            f" UNION ALL SELECT s, '{Dimension.ALL}', '', status, kind, b, CAST(SUM(n) AS bigint) FROM g"
+            f" WHERE dim = '{task_name}' GROUP BY s, status, kind, b"
         )
         return sql, [since, until]
 
@@ -551,8 +561,10 @@ class _Builder:
 
         columns = ", ".join(q(c) for c in ("granularity", "start", "dimension", "key", "status", "count", "runtime",
                                           "wait"))
-        # ``above``: the next higher bin of the same bucket and histogram (its NULL bin, no duration, apart).
-        above = "LAG(b) OVER (PARTITION BY s, dim, k, status, kind, b IS NULL ORDER BY b DESC)"
+        # ``above``: the next higher bin of the same bucket and histogram. Its NULL bin (no duration) comes last
+        # (MySQL's descending order puts NULL last of itself): it is above no bin, and makes no lane of its own.
+        nulls_last = " NULLS LAST" if vendor == "postgresql" else ""
+        above = f"LAG(b) OVER (PARTITION BY s, dim, k, status, kind ORDER BY b DESC{nulls_last})"
         return (
             f"INSERT INTO {q(Bucket._meta.db_table)} ({columns})"
             f" SELECT %s, s, dim, k, status, SUM(CASE WHEN kind = 'r' THEN n ELSE 0 END),"
