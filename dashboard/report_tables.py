@@ -13,6 +13,8 @@ from django.core.paginator import Paginator
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django_tables2.data import TableListData
+from django_tables2.utils import Accessor, OrderBy
 
 from . import formatting, report_charts
 from .querystrings import task_list_url
@@ -190,7 +192,38 @@ class FailureStateColumn(ReportColumn):
         return formatting.failure_state_badge(value)
 
 
+class ReportRecords(TableListData):
+    """A report table's records (dicts keyed by column name), sorted with one key per column rather than compared.
+
+    django-tables2's list data sorts through a comparator object that
+    resolves each column's accessor on both records at every comparison,
+    even for no column at all: on the failures page's thousand causes,
+    14 ms of a page view kept in the report's own order. Here each sort
+    column is one stable ``list.sort`` on its values (the least
+    significant first), ``None`` as the smallest value, as there; no sort
+    column leaves the records as they came.
+    """
+
+    def order_by(self, aliases):
+        keys = []
+        for alias in aliases:
+            column = self.table.columns[OrderBy(alias).bare]
+            # as django-tables2 does: a column's own order, or its opposite when the alias asks for the other way
+            keys += column.order_by if alias[0] == column.order_by_alias[0] else column.order_by.opposite
+        for key in reversed(keys):
+            accessor = Accessor(key.bare)
+            self.data.sort(key=lambda record: _sort_value(accessor.resolve(record, quiet=True)),
+                           reverse=key.is_descending)
+
+
+def _sort_value(value):
+    return (value is not None, value)
+
+
 class ReportTable(tables.Table):
+    def __init__(self, data, *args, **kwargs):
+        super().__init__(ReportRecords(list(data)), *args, **kwargs)
+
     class Meta:
         template_name = "dashboard/insights/report_table.html"
         attrs = {"class": "results-table report-table"}
@@ -286,6 +319,8 @@ def show_failure_rows(records, groups, trends, window_name: str):
     for record in records:
         group = groups.get(record["cause"])
         record["group"] = group
+        if group:  # sorted on whole seconds (``reports.FailureRow``), shown as the dates they are
+            record["first_seen"], record["last_seen"] = group.first_seen, group.last_seen
         record["task_names"] = group.task_name_list if group else []
         record["trend"] = trends.get(record["cause"], [])
         record["trend_title"] = f"{group.exception_type if group else record['cause']}: failures, {window_name}"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from celery import states
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from results.models import TaskResult
@@ -19,6 +20,7 @@ from . import selectors
 from .conf import dashboard_setting
 from .statistics import activity, histogram, queries
 from .statistics.buckets import Span, Window, previous_span, window_span
+from .statistics.functions import EpochSeconds
 from .statistics.models import Activity, Dimension, FailureGroup
 from .statistics.queries import Figures
 
@@ -265,9 +267,14 @@ class FailureState:
 
     @classmethod
     def of_values(cls, state: str, first_seen: datetime | None, since: datetime) -> str:
+        return cls.of_open(state, first_seen is not None and first_seen >= since)
+
+    @classmethod
+    def of_open(cls, state: str, new: bool) -> str:
+        """The state shown of a group in ``state``, ``new`` when it was first seen in the window."""
         if state != FailureGroup.State.OPEN:
             return state
-        return cls.NEW if first_seen is not None and first_seen >= since else cls.ONGOING
+        return cls.NEW if new else cls.ONGOING
 
 
 class FailureRow(NamedTuple):
@@ -276,31 +283,29 @@ class FailureRow(NamedTuple):
     digest: str
     failures: int  # in the window
     state: str  # ``FailureState``
-    first_seen: datetime | None
-    last_seen: datetime | None
+    first_seen: int | None  # whole seconds since 1970 (UTC): a thousand groups' sort keys, not parsed datetimes
+    last_seen: int | None
 
 
 def failure_groups(period: Period, task_name: str = "", state: str = "") -> list[FailureRow]:
     """Every failure group with failures in the window: new and regressed first, then the most failures.
 
-    What sorting and filtering need, and no more: each group's total in the
-    window (summed by the database) and a few of its columns, as tuples.
-    The rows a page shows get their groups (``failure_groups_by_digest``)
-    and trends (``failure_trends``) once the page is known.
+    What sorting and filtering need, and no more, in one statement: each
+    group's total in the window (summed by the database) joined to a few of
+    its columns, as tuples. The rows a page shows get their groups
+    (``failure_groups_by_digest``) and trends (``failure_trends``) once the
+    page is known.
     """
-    totals = queries.totals_by_key(period.span, Dimension.FAILURE, states.FAILURE)
-    fields = ["digest", "state", "first_seen", "last_seen"] + (["task_names"] if task_name else [])
-    groups = FailureGroup.objects.values_list(*fields)
-    # A group failing in the window was last seen in it: one read of the last_seen index, not one per 500 digests.
-    found = {row[0]: row for row in groups.filter(last_seen__gte=period.span.start) if row[0] in totals}
-    for chunk in batched(sorted(set(totals) - set(found))):  # none, unless a group's figures were recomputed since
-        found.update((row[0], row) for row in groups.filter(digest__in=chunk))
+    since = period.span.start
+    groups = FailureGroup.objects.annotate(
+        new=ExpressionWrapper(Q(first_seen__gte=since), output_field=BooleanField()),
+        first=EpochSeconds("first_seen"), last=EpochSeconds("last_seen"),
+    ).values_list("digest", "state", "new", "first", "last", *(["task_names"] if task_name else []))
     rows = []
-    for digest, group_state, first_seen, last_seen, *names in found.values():
-        failures = totals[digest]
-        row = FailureRow(digest, failures, FailureState.of_values(group_state, first_seen, period.span.start),
-                         first_seen, last_seen)
-        if not failures or (task_name and task_name not in names[0].split("\n")) or (state and row.state != state):
+    for found in queries.with_totals(groups, "digest", period.span, Dimension.FAILURE, states.FAILURE):
+        (digest, group_state, new, first_seen, last_seen), failures = found[:5], found[-1]
+        row = FailureRow(digest, failures, FailureState.of_open(group_state, bool(new)), first_seen, last_seen)
+        if not failures or (task_name and task_name not in found[5].split("\n")) or (state and row.state != state):
             continue
         rows.append(row)
     return sorted(rows, key=lambda row: (FailureState.PRIORITY[row.state], -row.failures, row.digest))

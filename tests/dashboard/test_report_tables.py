@@ -59,3 +59,31 @@ def test_worker_rows_keep_their_row_class():
 def test_an_empty_table_shows_its_empty_text():
     ours, theirs = bodies(report_tables.PeriodicTable, [])
     assert ours == theirs and "No periodic task has run yet" in ours
+
+
+@pytest.mark.parametrize("query", ["", "?sort=runs", "?sort=-runs", "?sort=failure_rate", "?sort=-failure_rate",
+                                   "?sort=-last_run", "?sort=last_run", "?sort=name", "?sort=-runtime_p50"])
+def test_report_records_sort_as_django_tables2s_own_list_data_does(query):
+    """The same order as the library's comparator sort, ``None`` (no figure) as the smallest value, ties kept."""
+    rows = [
+        task_name_row(f"task.{i}", runs, failures=i % 3, rate=rate, p50=p50, last_run=last_run)
+        for i, (runs, rate, p50, last_run) in enumerate([
+            (10, 0.5, 81.0, WHEN), (10, None, None, None), (3, 0.5, 2.0, WHEN), (0, None, 81.0, None),
+            (10, 0.25, None, WHEN.replace(hour=9)), (7, 0.0, 0.5, WHEN.replace(hour=11)), (3, 0.5, 2.0, None),
+        ])
+    ]
+    request = RequestFactory().get(f"/{query}")
+    ours = report_tables.TaskNameTable(rows)
+    RequestConfig(request).configure(ours)
+
+    class LibraryTable(report_tables.TaskNameTable):
+        class Meta(report_tables.TaskNameTable.Meta):
+            pass
+
+        def __init__(self, data, *args, **kwargs):
+            super(report_tables.ReportTable, self).__init__(data, *args, **kwargs)  # the library's own list data
+
+    theirs = LibraryTable(rows)
+    RequestConfig(request).configure(theirs)
+    assert type(theirs.data) is not type(ours.data)
+    assert [row.record["name"] for row in ours.rows] == [row.record["name"] for row in theirs.rows]
