@@ -6,6 +6,7 @@ column; an unknown figure (no runtime recorded) sorts as the smallest.
 Cells go through ``format_html`` or the template's escaping: names are
 user data.
 """
+from functools import cached_property
 from urllib.parse import quote
 
 import django_tables2 as tables
@@ -147,17 +148,22 @@ class FailureCauseColumn(ReportColumn):
             return format_html("<code>{}</code>", record["cause"])
         where = format_html(' <span class="muted">in {}</span>', group.where) if group.where else ""
         return format_html(
-            '<a href="{}"><code>{}</code></a>{}<br><span class="failure-message">{}</span>',
-            reverse("dashboard:failure", args=[group.digest]), group.exception_type or _("(no exception type)"),
+            '<a href="{}{}/"><code>{}</code></a>{}<br><span class="failure-message">{}</span>',
+            self.link_prefix, group.digest, group.exception_type or _("(no exception type)"),
             where, group.message or _("(no message)"),
         )
+
+    @cached_property
+    def link_prefix(self) -> str:
+        """A group's page's URL up to its digest (hexadecimal, nothing to quote), worked out once per table."""
+        return reverse("dashboard:failure", args=["-"])[: -len("-/")]
 
 
 class TaskNamesColumn(ReportColumn):
     """The first ``SHOWN`` task names a group's failures came from, each linking to its page, and how many more.
 
     The links are the task-name page's URL with the name quoted as
-    ``reverse()`` quotes it, worked out once per cell: a page of a hundred
+    ``reverse()`` quotes it, worked out once per table: a page of a hundred
     causes of twenty names each would otherwise reverse two thousand URLs.
     """
 
@@ -167,11 +173,17 @@ class TaskNamesColumn(ReportColumn):
         super().__init__(*args, orderable=False, **kwargs)
 
     def cell(self, value, record):
-        prefix = reverse("dashboard:task-name", args=["-"])[: -len("-/")]
         shown = value[: self.SHOWN]
-        links = format_html_join(", ", '<a href="{}{}/">{}</a>', ((prefix, quote(n, safe=PATH_SAFE), n) for n in shown))
+        links = format_html_join(
+            ", ", '<a href="{}{}/">{}</a>', ((self.link_prefix, quote(n, safe=PATH_SAFE), n) for n in shown)
+        )
         more = len(value) - self.SHOWN
         return format_html("{} <span class=\"muted\">and {} more</span>", links, more) if more > 0 else links
+
+    @cached_property
+    def link_prefix(self) -> str:
+        """The task-name page's URL up to the name, worked out once per table (each table has its own columns)."""
+        return reverse("dashboard:task-name", args=["-"])[: -len("-/")]
 
 
 class LazyTrendColumn(TrendColumn):
