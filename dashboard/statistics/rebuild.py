@@ -257,17 +257,26 @@ def rebuild(
 
 
 def _analyze(connection):
-    """Refresh the planner's statistics of the tables just filled.
+    """Refresh the planner's statistics of the tables just filled and, on PostgreSQL, their visibility maps.
 
-    Until then PostgreSQL has none for them (autovacuum gets there later)
-    and takes the bucket index without the key for one task name's rows,
-    reading every task name's.
+    Until then PostgreSQL has no statistics for them (autovacuum gets there
+    later, if it is on) and takes the bucket index without the key for one
+    task name's rows, reading every task name's. Nor does it know their
+    pages all visible until a ``VACUUM`` has been: at 10M results the
+    failures page's totals, an index-only scan of the failure groups'
+    covering index, became a parallel bitmap scan of the table, 6 -> 17 ms
+    (as the fingerprint-filtered task list, through ``Failure``'s index).
+    ``VACUUM`` cannot run inside a transaction: a rebuild within one (the
+    tests') gets ``ANALYZE`` alone.
     """
-    tables = [connection.ops.quote_name(model._meta.db_table) for model in (Bucket, CountedTask, Activity)]
+    models = (Bucket, CountedTask, Activity, Failure)
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in models]
     with connection.cursor() as cursor:
         if connection.vendor == "mysql":
             cursor.execute(f"ANALYZE TABLE {', '.join(tables)}")
             cursor.fetchall()
+        elif connection.vendor == "postgresql" and not connection.in_atomic_block:
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
         else:
             for table in tables:
                 cursor.execute(f"ANALYZE {table}")

@@ -232,3 +232,19 @@ def test_the_recount_log_has_its_indexes_after_a_rebuild_and_after_one_that_fail
         rebuild.rebuild(now=NOW + timedelta(minutes=1))
     assert _indexes_of(table) == before
     assert CountedTask.objects.count() > 0  # the rebuild before is still there, whole
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's own record of VACUUM")
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_outside_a_transaction_leaves_the_tables_it_filled_vacuumed():
+    """Their visibility maps set: the pages' index-only scans need them, whether autovacuum is on or not."""
+    store(random_rows(random.Random(8), 50, NOW))
+    rebuild.rebuild(now=NOW)
+    tables = [model._meta.db_table for model in (Bucket, CountedTask, Activity, Failure)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+            " AND relname = ANY(%s)",
+            [tables],
+        )
+        assert {row[0] for row in cursor.fetchall()} == set(tables)
