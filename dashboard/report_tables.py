@@ -189,7 +189,7 @@ class TaskNamesColumn(ReportColumn):
 class LazyTrendColumn(TrendColumn):
     """A trend drawn for the rows of the page shown only, from counts read for those rows only (``show_failure_rows``).
 
-    A window may hold a thousand causes; a page shows fifty.
+    A window may hold a thousand causes; a page shows twenty-five.
     """
 
     def cell(self, value, record):
@@ -312,7 +312,7 @@ class FailureGroupTable(ReportTable):
 
     class Meta(ReportTable.Meta):
         order_by = ()  # new and regressed first, then the most failures: the report's order
-        per_page = 50  # causes to look into, new and regressed first: a page an operator reads through
+        per_page = 25  # causes to triage, new and regressed first: a page an operator reads through (as Sentry's)
         empty_text = _("No task failed in this window.")
         row_attrs = {"class": lambda record: "status-bad" if record["state"] in ("new", "regressed") else ""}
 
