@@ -331,8 +331,8 @@ def show_failure_rows(records, groups, trends, window_name: str):
     for record in records:
         group = groups.get(record["cause"])
         record["group"] = group
-        if group:  # sorted on whole seconds (``reports.FailureRow``), shown as the dates they are
-            record["first_seen"], record["last_seen"] = group.first_seen, group.last_seen
+        # sorted on whole seconds (``reports.FailureRow``), shown as the dates they are (none: deleted since)
+        record["first_seen"], record["last_seen"] = (group.first_seen, group.last_seen) if group else (None, None)
         record["task_names"] = group.task_name_list if group else []
         record["trend"] = trends.get(record["cause"], [])
         record["trend_title"] = f"{group.exception_type if group else record['cause']}: failures, {window_name}"

@@ -490,7 +490,8 @@ class _Builder:
     def _groups(self, cursor, granularity, day, end):
         """SQL and parameters of the kept buckets' groups ``s, dim, k, status, kind, b, n`` of ``day``."""
         if self.vendor == "postgresql":
-            return self._grouping_sets_sql(granularity, max(day, self.kept_from[granularity]), end)
+            grouped, params = self._grouping_sets_sql(granularity, max(day, self.kept_from[granularity]), end)
+            return f"WITH g AS MATERIALIZED ({grouped}) {self._with_all_tasks_sql('g')}", params
         column = granularity  # the rows table has a column per granularity, named as it
         cursor.execute(f"DELETE FROM {GROUPS_TABLE}")
         for dimension, key in self.DIMENSIONS:
@@ -512,12 +513,13 @@ class _Builder:
         """PostgreSQL: every dimension's and histogram's grouping in one read of the rows, ``GROUPING SETS``.
 
         Each row goes into one hash table per set: the all-tasks groups are
-        not a set of their own but the sums of the task-name groups (those
-        of rows without a task name included, and left out afterwards),
-        six sets instead of eight. The text columns come out in the ``"C"``
-        collation: the sorts that pack the histograms then compare bytes
-        (and may abbreviate keys), not the database's locale, whose order
-        nothing here needs.
+        not a set of their own but summed from the task-name groups when the
+        buckets are written (``_with_all_tasks_sql``; the groups of rows
+        without a task name are kept for it), six sets instead of eight; a
+        chain's coarser levels sum six sets' groups too. The text columns
+        come out in the ``"C"`` collation: the sorts that pack the
+        histograms then compare bytes (and may abbreviate keys), not the
+        database's locale, whose order nothing here needs.
         """
         step = STEPS[granularity]
         keyed = [(dimension, key) for dimension, key in self.DIMENSIONS if key]
@@ -525,7 +527,6 @@ class _Builder:
                          for _kind, bin_column in self.KINDS)
         dimension_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN '{dimension}'" for dimension, key in keyed)
         key_sql = " ".join(f"WHEN GROUPING({key}) = 0 THEN {key}" for _dimension, key in keyed)
-        task_name = Dimension.TASK_NAME
         grouped = (
             f"SELECT s, (CASE {dimension_sql} END) COLLATE \"C\" AS dim,"
             f" (CASE {key_sql} END) COLLATE \"C\" AS k, status COLLATE \"C\" AS status,"
@@ -536,15 +537,20 @@ class _Builder:
             f" GROUP BY GROUPING SETS ({sets})"
             f" HAVING (GROUPING(rb) = 0 OR wb IS NOT NULL)"  # a wait bin of NULL counts nothing
             + "".join(f" AND (GROUPING({key}) = 1 OR {key} <> '')" for dimension, key in keyed
-                      if dimension != task_name)
+                      if dimension != Dimension.TASK_NAME)
         )
-        sql = (
-            f"WITH g AS MATERIALIZED ({grouped})"
-            f" SELECT s, dim, k, status, kind, b, n FROM g WHERE dim <> '{task_name}' OR k <> ''"
-            f" UNION ALL SELECT s, '{Dimension.ALL}', '', status, kind, b, CAST(SUM(n) AS bigint) FROM g"
+        return grouped, [since, until]
+
+    @staticmethod
+    def _with_all_tasks_sql(groups):
+        """The groups of ``_grouping_sets_sql`` held in the relation ``groups``, as the buckets take them: the
+        all-tasks groups summed from the task-name groups, then the task-name groups of no task name left out."""
+        task_name = Dimension.TASK_NAME
+        return (
+            f"SELECT s, dim, k, status, kind, b, n FROM {groups} WHERE dim <> '{task_name}' OR k <> ''"
+            f" UNION ALL SELECT s, '{Dimension.ALL}', '', status, kind, b, CAST(SUM(n) AS bigint) FROM {groups}"
             f" WHERE dim = '{task_name}' GROUP BY s, status, kind, b"
         )
-        return sql, [since, until]
 
     # the buckets, from the groups
 
@@ -591,7 +597,7 @@ class _Builder:
         buckets of every granularity in the chain (``_kept_since``).
         """
         groups, params = self._grouping_sets_sql(granularities[0], since, until)
-        levels = [f"level_0 AS MATERIALIZED ({groups})"]
+        levels = [f"level_0 AS MATERIALIZED ({groups})"]  # each level's all-tasks groups summed as it is written
         for level, granularity in enumerate(granularities[1:], start=1):
             levels.append(
                 f"level_{level} AS MATERIALIZED (SELECT date_bin('{STEPS[granularity]}', s, {EPOCH_SQL}) AS s,"
@@ -599,8 +605,7 @@ class _Builder:
                 f" GROUP BY 1, dim, k, status, kind, b)"
             )
         inserts = [
-            self._insert_buckets_sql(f"SELECT s, dim, k, status, kind, b, n FROM level_{level}")
-            for level in range(len(granularities))
+            self._insert_buckets_sql(self._with_all_tasks_sql(f"level_{level}")) for level in range(len(granularities))
         ]
         writes = [f"write_{level} AS ({insert})" for level, insert in enumerate(inserts[:-1])]
         cursor.execute(f"WITH {', '.join(levels + writes)} {inserts[-1]}", [*params, *granularities])
