@@ -361,8 +361,10 @@ class _Builder:
         if self.vendor != "postgresql":
             return
         with self.connection.cursor() as cursor:
-            # Scanned, binned and sorted by parallel workers where the server has them: the planner's default
-            # cost of passing each row to the leader (0.1) makes it keep this one statement to itself.
+            # Scanned, binned and sorted by parallel workers where the server has them (the project's connections
+            # plan none: ``dashboard_project.env``): the planner's default cost of passing each row to the leader
+            # (0.1) would make it keep this one statement to itself.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 2")
             cursor.execute("SET LOCAL parallel_tuple_cost = 0.001")
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} AS SELECT r.done, r.t, r.w, r.p, r.status,"
@@ -371,6 +373,7 @@ class _Builder:
                 self._ready_params(),
             )
             cursor.execute("RESET parallel_tuple_cost")
+            cursor.execute("RESET max_parallel_workers_per_gather")
             cursor.execute(f"CREATE INDEX {ROWS_TABLE}_done ON {ROWS_TABLE} USING brin (done)")
             cursor.execute(f"ANALYZE {ROWS_TABLE}")
 
