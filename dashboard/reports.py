@@ -263,11 +263,7 @@ class FailureState:
 
     @classmethod
     def of(cls, group: FailureGroup, since: datetime) -> str:
-        return cls.of_values(group.state, group.first_seen, since)
-
-    @classmethod
-    def of_values(cls, state: str, first_seen: datetime | None, since: datetime) -> str:
-        return cls.of_open(state, first_seen is not None and first_seen >= since)
+        return cls.of_open(group.state, group.first_seen is not None and group.first_seen >= since)
 
     @classmethod
     def of_open(cls, state: str, new: bool) -> str:

@@ -129,12 +129,12 @@ def _approximate_bin_sql(vendor, microseconds, edges):
     )
 
 
-def _exact_bin_sql(microseconds, approximate, low, high):
-    """The approximate bin corrected against the exact edges of that bin (SQL ``low`` and ``high``)."""
+def _exact_bin_sql(microseconds, approximate, edges_alias):
+    """The approximate bin corrected against the exact edges of that bin (``lo``, ``hi``)."""
     return (
         f"CASE WHEN {approximate} IS NULL THEN NULL"
-        f" WHEN {microseconds} < {low} THEN {approximate} - 1"
-        f" WHEN {microseconds} >= {high} THEN {approximate} + 1 ELSE {approximate} END"
+        f" WHEN {microseconds} < {edges_alias}.lo THEN {approximate} - 1"
+        f" WHEN {microseconds} >= {edges_alias}.hi THEN {approximate} + 1 ELSE {approximate} END"
     )
 
 
@@ -399,10 +399,8 @@ class _Builder:
             edges = _edges_array_sql(self.edges[1:])
             return f"SELECT s.*, width_bucket(s.ru, {edges}) AS rb, width_bucket(s.wu, {edges}) AS wb FROM ({source}) s"
         fence = _fence(self.vendor)
-        runtime = _exact_bin_sql("x.ru", "x.ra", "br.lo", "br.hi")
-        wait = _exact_bin_sql("x.wu", "x.wa", "bw.lo", "bw.hi")
         return (
-            f"SELECT x.*, {runtime} AS rb, {wait} AS wb"
+            f"SELECT x.*, {_exact_bin_sql('x.ru', 'x.ra', 'br')} AS rb, {_exact_bin_sql('x.wu', 'x.wa', 'bw')} AS wb"
             f" FROM (SELECT s.*, {_approximate_bin_sql(self.vendor, 's.ru', self.edges)} AS ra,"
             f" {_approximate_bin_sql(self.vendor, 's.wu', self.edges)} AS wa FROM ({source}{fence}) s{fence}) x"
             f" LEFT JOIN {BINS_TABLE} br ON br.b = x.ra LEFT JOIN {BINS_TABLE} bw ON bw.b = x.wa"
