@@ -46,7 +46,6 @@ def bin_value(bin_number: int) -> float:
 
 LANE_BITS = 40
 LANE_DIGITS = LANE_BITS // 4
-_LANE_MASK = (1 << LANE_BITS) - 1
 
 
 #: ``lane(b)``: one duration in bin ``b``, packed; precomputed (the pass adds one per row, dimension and histogram).
@@ -108,17 +107,24 @@ def merge(texts: Iterable[str | None]) -> Counter:
     return unpack(sum(packed(text) for text in texts if text))
 
 
+_LANE_BYTES = LANE_BITS // 8
+
+
 def unpack(total: int) -> Counter:
-    """``{bin: count}`` of a packed integer."""
-    result = Counter()
-    b = 0
-    while total:
-        n = total & _LANE_MASK
-        if n:
-            result[b] = n
-        total >>= LANE_BITS
-        b += 1
-    return result
+    """``{bin: count}`` of a packed integer, its bins ascending.
+
+    The integer is turned into bytes once and each lane read from its own
+    five bytes: shifting a 10,000-bit integer down lane by lane copies it
+    each time, which made this twice as slow.
+    """
+    if total <= 0:
+        return Counter()
+    data = total.to_bytes(-(-total.bit_length() // LANE_BITS) * _LANE_BYTES, "little")
+    read = int.from_bytes
+    return Counter({
+        b: n for b, start in enumerate(range(0, len(data), _LANE_BYTES))
+        if (n := read(data[start : start + _LANE_BYTES], "little"))
+    })
 
 
 def percentile(counts: Counter, fraction: float) -> float | None:

@@ -83,12 +83,18 @@ def _localized(value) -> str:
 def bar_marks(chart):
     """The segments of a ``BarChart``'s columns, each a rectangle (in a link when it has one)."""
     v = _unlocalized
+    states = {}  # a state's escaped tone and name, written once per chart rather than once per segment
     parts = []
     for column in chart.columns:
+        if not column.segments:
+            continue
+        first = column.segments[0]
+        x, width, index = v(first.x), v(first.width), v(first.index)  # one column's segments share them
         for s in column.segments:
+            tone, series = states.get(s.series) or states.setdefault(s.series, (v(s.tone), v(s.series)))
             mark = (
-                f'<rect class="chart-segment tone-{v(s.tone)}" x="{v(s.x)}" y="{v(s.y)}" width="{v(s.width)}"'
-                f' height="{v(s.height)}" data-series="{v(s.series)}" data-index="{v(s.index)}">'
+                f'<rect class="chart-segment tone-{tone}" x="{x}" y="{v(s.y)}" width="{width}"'
+                f' height="{v(s.height)}" data-series="{series}" data-index="{index}">'
                 f"<title>{v(s.title)}</title></rect>"
             )
             if s.href:
@@ -101,8 +107,9 @@ def bar_marks(chart):
 def line_points(line):
     """The points of a ``LineSeries``: a hover target and a dot each."""
     v = _unlocalized
+    series = v(line.name)  # every point of a line is of its series
     return mark_safe("".join(
-        f'\n        <g class="chart-point" data-series="{v(p.series)}" data-index="{v(p.index)}">'
+        f'\n        <g class="chart-point" data-series="{series}" data-index="{v(p.index)}">'
         f'<title>{v(p.title)}</title><circle class="chart-hit" cx="{v(p.x)}" cy="{v(p.y)}" r="8"/>'
         f'<circle class="chart-dot" cx="{v(p.x)}" cy="{v(p.y)}" r="2.5"/></g>\n        '
         for p in line.points
@@ -113,10 +120,14 @@ def line_points(line):
 def table_rows(chart):
     """The rows of a chart's table form: the bucket's title, then a figure per series."""
     v = _localized
+    series = {}  # each series' escaped name, written once per chart rather than once per cell
     parts = []
     for row in chart.rows:
+        index = v(row.index)
         cells = "".join(
-            f'<td data-series="{v(c.series)}" data-index="{v(c.index)}">{v(c.text)}</td>' for c in row.cells
+            f'<td data-series="{series.get(c.series) or series.setdefault(c.series, v(c.series))}"'
+            f' data-index="{index}">{v(c.text)}</td>'
+            for c in row.cells
         )
         parts.append(f'\n      <tr><th scope="row">{v(row.title)}</th>{cells}</tr>\n      ')
     return mark_safe("".join(parts))
