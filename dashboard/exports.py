@@ -18,7 +18,7 @@ import json
 
 from . import decoding
 from .conf import dashboard_setting
-from .pagination import Cursor, KeysetPaginator
+from .pagination import KeysetPaginator
 
 CHUNK = 1_000
 COLUMNS = ("task_id", "task_name", "status", "worker", "periodic_task_name", "date_created", "date_started",
@@ -58,7 +58,7 @@ def _by_cursor(queryset, wanted):
         sent += len(chunk)
         if len(rows) <= CHUNK:
             return
-        cursor = Cursor.at("after", chunk[-1])
+        cursor = pages.cursor_at("after", chunk[-1])
 
 
 def _by_offset(queryset, wanted):

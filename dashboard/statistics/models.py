@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from results.conf import task_id_max_length
+from results.models import TaskResult
 
 from ..fingerprints import DIGEST_LENGTH as FINGERPRINT_LENGTH
 from .buckets import DAY, HOUR, MINUTE, QUARTER
@@ -190,19 +191,27 @@ class FailureGroup(models.Model):
 class Failure(models.Model):
     """Which failure group a FAILURE row is in: what ``?fingerprint=`` filters the task list on.
 
-    Keyed by the result row's id (no foreign key: results expire). It
-    holds the row's current ``date_done``: a row stored again is
+    Keyed by the result row's id. The key is a relation for queries only:
+    the database holds no constraint (results expire before their
+    statistics, and the workers' deletes must not wait on this table), and
+    deleting a result touches nothing here. Through it the task list joins
+    a group's entries and pages them in their own index order,
+    ``TaskResult.objects.filter(dashboard_failure__digest=...)``. It holds
+    the row's ``date_done`` when it was counted: a row stored again is
     fingerprinted again.
     """
 
-    row_id = models.BigIntegerField(primary_key=True)
+    row = models.OneToOneField(
+        TaskResult, primary_key=True, db_constraint=False, on_delete=models.DO_NOTHING,
+        related_name="dashboard_failure",
+    )
     digest = models.CharField(max_length=FINGERPRINT_LENGTH)
     date_done = models.DateTimeField(db_index=True)  # pruned by it
     task_name = models.CharField(max_length=task_id_max_length(), blank=True)
     worker = models.CharField(max_length=100, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["digest", "date_done", "row_id"], name="dashboard_failure_digest_done")]
+        indexes = [models.Index(fields=["digest", "date_done", "row"], name="dashboard_failure_digest_done")]
 
     def __str__(self):
         return f"row {self.row_id} in {self.digest}"

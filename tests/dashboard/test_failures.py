@@ -1,15 +1,22 @@
 """The failures pages over HTTP: one row per cause, states and their order, the group's page, the task list
 filtered on a fingerprint, bad input, escaping and query counts."""
+import csv
+import io
 from datetime import timedelta
+from unittest import mock
+from urllib.parse import urlencode
 
 import pytest
 from celery import states
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from dashboard import exports
 from dashboard.models import AuditEntry, Failure, FailureGroup
 from results.models import TaskResult
 
+from .pager import pager_link
 from .test_insights import counted, task_at
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +125,77 @@ def test_a_groups_page_shows_its_sample_traceback_counts_names_and_links_its_tas
     in_group = Failure.objects.filter(digest=group.digest).values_list("row_id", flat=True)
     assert sorted(row.record.id for row in listed.context["table"].page.object_list) == sorted(in_group)
     assert len(in_group) == 4
+
+
+@pytest.fixture
+def big_group(make_task):
+    """Nine failures of one cause on two workers, two of them finished at the same moment; one of another cause."""
+    now = timezone.now()
+    for i in range(9):
+        done = now - timedelta(minutes=10 + 5 * min(i, 7))  # the last two share a date_done
+        make_task(task_id=f"sku-{i}", date_created=done - timedelta(seconds=3), date_done=done,
+                  status=states.FAILURE, task_name="shop.total", worker=f"celery@{'ab'[i % 2]}",
+                  traceback=traceback("KeyError", f"'sku-{i}'"))
+    task_at(make_task, timedelta(minutes=12), status=states.FAILURE, task_name="mail.send",
+            traceback=traceback("ConnectionError", "refused", "/srv/app/mail/smtp.py", "deliver"))
+    counted()
+    return FailureGroup.objects.get(exception_type="KeyError").digest
+
+
+def listed_pages(client, query, rel="next"):
+    """The task ids of the list's pages, from the one ``query`` (a dict, or a pager's URL) names on, following
+    the pager's ``rel`` links; and the last page's response."""
+    url = query if isinstance(query, str) else f"{reverse('dashboard:tasks')}?{urlencode(query)}"
+    pages, response = [], client.get(url)
+    while True:
+        assert response.status_code == 200
+        pages.append([row.record.task_id for row in response.context["table"].page.object_list])
+        url = pager_link(response, rel)
+        if url is None:
+            return pages, response
+        response = client.get(url)
+
+
+def in_counted_order(digest, **filters):
+    rows = Failure.objects.filter(digest=digest).order_by("-date_done", "-row_id").values_list("row_id", flat=True)
+    by_id = dict(TaskResult.objects.filter(**filters).values_list("id", "task_id"))
+    return [by_id[row_id] for row_id in rows if row_id in by_id]
+
+
+def test_the_task_list_pages_through_a_group_by_cursor_each_failure_once(client_viewer, big_group, settings):
+    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0, "PER_PAGE": 2}
+    expected = in_counted_order(big_group)
+    pages, last = listed_pages(client_viewer, {"fingerprint": big_group})
+    assert [task for page in pages for task in page] == expected and len(expected) == 9 and len(pages) == 5
+    back, _first = listed_pages(client_viewer, pager_link(last, "prev"), rel="prev")
+    assert [task for page in reversed(back) for task in page] == expected[:8]
+    oldest_first, _ = listed_pages(client_viewer, {"fingerprint": big_group, "sort": "date_done"})
+    assert [task for page in oldest_first for task in page] == expected[::-1]
+    on_b, _ = listed_pages(client_viewer, {"fingerprint": big_group, "worker": "celery@b"})
+    assert [task for page in on_b for task in page] == in_counted_order(big_group, worker="celery@b")
+
+
+def test_a_failure_stored_again_since_it_was_counted_is_listed_once_at_its_counted_date(
+        client_viewer, big_group, settings):
+    settings.DASHBOARD = {"FACET_CACHE_SECONDS": 0, "PER_PAGE": 2}
+    expected = in_counted_order(big_group)
+    TaskResult.objects.filter(task_id="sku-4").update(date_done=timezone.now())  # not counted again yet
+    pages, _ = listed_pages(client_viewer, {"fingerprint": big_group})
+    assert [task for page in pages for task in page] == expected
+
+
+def test_a_groups_failures_export_in_the_lists_order(client_viewer, big_group):
+    with mock.patch.object(exports, "CHUNK", 2):
+        response = client_viewer.get(reverse("dashboard:task-export"), {"fingerprint": big_group, "format": "csv"})
+        text = b"".join(response.streaming_content).decode()
+    assert [row["task_id"] for row in csv.DictReader(io.StringIO(text))] == in_counted_order(big_group)
+
+
+def test_deleting_a_failed_result_leaves_its_group_entry_and_the_list_skips_it(client_viewer, big_group):
+    TaskResult.objects.filter(task_id="sku-0").delete()
+    assert Failure.objects.filter(digest=big_group).count() == 9  # the statistics keep what was counted
+    pages, _ = listed_pages(client_viewer, {"fingerprint": big_group})
+    assert "sku-0" not in [task for page in pages for task in page] and len(pages[0]) == 8
 
 
 def test_a_failed_tasks_page_links_to_its_group(client_viewer, failed):

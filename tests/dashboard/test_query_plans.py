@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dashboard import selectors
 from dashboard.filters import TaskFilter
+from dashboard.models import Failure
 from dashboard.pagination import Cursor, KeysetPaginator
 from results.models import TaskResult
 
@@ -27,6 +28,8 @@ CASES = {
     "task_name=proj.t7": "results_task_name_done_idx",
     "periodic_task_name=beat-2": "results_task_periodic_done_idx",
 }
+
+DIGESTS = ("0123456789abcdef", "fedcba9876543210")
 
 
 @pytest.fixture
@@ -80,6 +83,26 @@ def test_a_deep_cursor_page_starts_inside_the_index(many_rows):
         plan = plan_of(query, Cursor.at("after", row))
         assert_reads_in_order(plan, index)
         assert "Index Cond" in plan and "date_done <=" in plan
+
+
+def test_a_failure_groups_page_reads_the_groups_index_in_order(many_rows):
+    """``?fingerprint=``: the page is read from the group's ``(digest, date_done, row_id)`` index, newest first,
+    and each row it names looked up: no sort of every failure of the group."""
+    failed = TaskResult.objects.filter(status="FAILURE").values_list("id", "date_done")
+    Failure.objects.bulk_create(
+        Failure(row_id=row_id, digest=DIGESTS[row_id % 2], date_done=date_done) for row_id, date_done in failed
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE dashboard_failure")
+    first = plan_of(f"fingerprint={DIGESTS[0]}")
+    print(first)
+    assert_reads_in_order(first, "dashboard_failure_digest_done")
+    assert "Scan Backward using dashboard_failure_digest_done" in first
+    row = TaskResult.objects.filter(status="FAILURE").order_by("date_done", "id")[300]
+    deep = plan_of(f"fingerprint={DIGESTS[0]}", Cursor.at("after", row))
+    assert_reads_in_order(deep, "dashboard_failure_digest_done")
+    index_range = next(line for line in deep.splitlines() if "Index Cond" in line and "digest" in line)
+    assert "date_done <=" in index_range, deep
 
 
 def test_task_id_prefix_search_uses_an_index(many_rows):
