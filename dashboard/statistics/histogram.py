@@ -114,8 +114,8 @@ def unpack(total: int) -> Counter:
     """``{bin: count}`` of a packed integer, its bins ascending.
 
     The integer is turned into bytes once and each lane read from its own
-    five bytes: shifting a 10,000-bit integer down lane by lane copies it
-    each time, which made this twice as slow.
+    five bytes, rather than shifting a 10,000-bit integer down lane by lane
+    (a copy of it per lane): 1.3 to 1.8 times faster.
     """
     if total <= 0:
         return Counter()
