@@ -10,12 +10,26 @@ more timestamps to parse, with the very formula the rebuild uses
 (``microseconds_sql``), so both count a duration in the same bin.
 """
 from django.db import models
+from django.utils.functional import cached_property
 
 
-class EpochSeconds(models.Func):
-    """Whole seconds from 1970-01-01 00:00 UTC to a datetime column (stored in UTC)."""
+class WholeNumber(models.Func):
+    """A function whose SQL gives an integer on every database: its values are read as they come.
+
+    Without a converter Django passes every row through ``int()`` and its
+    converter loop: 5 ms of a 30-day task-names view (1,800 rows).
+    """
 
     output_field = models.BigIntegerField()
+
+    @cached_property
+    def convert_value(self):
+        return self._convert_value_noop
+
+
+class EpochSeconds(WholeNumber):
+    """Whole seconds from 1970-01-01 00:00 UTC to a datetime column (stored in UTC)."""
+
     arity = 1
 
     def as_postgresql(self, compiler, connection, **extra_context):
@@ -40,10 +54,9 @@ def microseconds_sql(vendor: str, later: str, earlier: str) -> str:
     return f"django_timestamp_diff({later}, {earlier})"  # Django's SQLite function
 
 
-class Microseconds(models.Func):
+class Microseconds(WholeNumber):
     """Whole microseconds from the second datetime to the first (``Microseconds("date_done", "date_started")``)."""
 
-    output_field = models.BigIntegerField()
     arity = 2
 
     def as_sql(self, compiler, connection, **extra_context):
