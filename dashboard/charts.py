@@ -403,14 +403,13 @@ def bar_column(bar: Bar, index: int, states: Sequence[str], frame: Frame, count:
     slot = frame.slot(count)
     width = slot * BAR_FILL
     x, drawn_width = _r(frame.plot_left + index * slot + (slot - width) / 2), _r(width)
-    bottom, height = frame.plot_bottom, frame.plot_height  # frame.y_of's figures, read once per bar
-    segments, below, y_bottom = [], 0, _r(bottom)
+    segments, below, y_bottom = [], 0, frame.y_of(0, top)
     for state in states:
         value = bar.values.get(state, 0)
         if not value:
             continue
         below += value
-        y_top = _r(bottom - below / top * height)
+        y_top = frame.y_of(below, top)  # the next segment starts where this one ends
         text = format_count(value)
         segments.append(Segment(
             state, tone_for(state), index, x, y_top, drawn_width, _r(y_bottom - y_top), value, text,

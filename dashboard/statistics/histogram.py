@@ -46,6 +46,7 @@ def bin_value(bin_number: int) -> float:
 
 LANE_BITS = 40
 LANE_DIGITS = LANE_BITS // 4
+_LANE_BYTES = LANE_BITS // 8
 
 
 #: ``lane(b)``: one duration in bin ``b``, packed; precomputed (the pass adds one per row, dimension and histogram).
@@ -105,9 +106,6 @@ def packed(text: str) -> int:
 def merge(texts: Iterable[str | None]) -> Counter:
     """The sum of stored histograms: the sum of their packed integers, unpacked once."""
     return unpack(sum(packed(text) for text in texts if text))
-
-
-_LANE_BYTES = LANE_BITS // 8
 
 
 def unpack(total: int) -> Counter:
