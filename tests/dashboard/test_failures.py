@@ -1,7 +1,5 @@
 """The failures pages over HTTP: one row per cause, states and their order, the group's page, the task list
 filtered on a fingerprint, bad input, escaping and query counts."""
-import csv
-import io
 from datetime import timedelta
 from unittest import mock
 from urllib.parse import urlencode
@@ -17,6 +15,7 @@ from dashboard.models import AuditEntry, Failure, FailureGroup
 from results.models import TaskResult
 
 from .pager import pager_link
+from .test_exports import csv_ids, exported
 from .test_insights import counted, task_at
 
 pytestmark = pytest.mark.django_db
@@ -186,9 +185,8 @@ def test_a_failure_stored_again_since_it_was_counted_is_listed_once_at_its_count
 
 def test_a_groups_failures_export_in_the_lists_order(client_viewer, big_group):
     with mock.patch.object(exports, "CHUNK", 2):
-        response = client_viewer.get(reverse("dashboard:task-export"), {"fingerprint": big_group, "format": "csv"})
-        text = b"".join(response.streaming_content).decode()
-    assert [row["task_id"] for row in csv.DictReader(io.StringIO(text))] == in_counted_order(big_group)
+        _response, text = exported(client_viewer, format="csv", fingerprint=big_group)
+    assert csv_ids(text)[0] == in_counted_order(big_group)
 
 
 def test_deleting_a_failed_result_leaves_its_group_entry_and_the_list_skips_it(client_viewer, big_group):
